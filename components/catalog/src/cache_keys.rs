@@ -1,0 +1,18 @@
+//! Redis keys of the catalog cache.
+//!
+//! Lists are keyed by a version number that every write bumps: invalidating
+//! all cached pages is one `INCR`, never a `KEYS`/`SCAN`, and a reader that
+//! raced a write can only fill a key of the old version, which nobody reads.
+
+/// Product and list entries live 10 minutes (the seed's TTL).
+pub const TTL_SECS: i64 = 600;
+
+pub const LIST_VERSION: &str = "catalog:list-version";
+
+pub fn product(id: i64) -> String {
+    format!("catalog:product:{id}")
+}
+
+pub fn list(version: &str, page: u32, page_size: u32) -> String {
+    format!("catalog:list:v{version}:{page}:{page_size}")
+}

@@ -1,0 +1,88 @@
+//! Cache-aside over Spin's outbound Redis.
+//!
+//! The cache is an optimisation, never a dependency: every failure is logged
+//! and treated as a miss, so reads keep working when Redis is down. Spin opens
+//! a new TCP connection per `Connection::open`, so one request opens at most
+//! one, lazily, and stops trying after the first failure.
+
+use spin_sdk::redis::{Connection, RedisParameter};
+
+pub struct Cache {
+    url: String,
+    state: State,
+}
+
+enum State {
+    Unopened,
+    Open(Connection),
+    Down,
+}
+
+impl Cache {
+    pub fn new(url: String) -> Cache {
+        Cache {
+            url,
+            state: State::Unopened,
+        }
+    }
+
+    fn conn(&mut self) -> Option<&Connection> {
+        if let State::Unopened = self.state {
+            self.state = match Connection::open(&self.url) {
+                Ok(c) => State::Open(c),
+                Err(e) => {
+                    eprintln!("redis unavailable, serving without cache: {e:?}");
+                    State::Down
+                }
+            };
+        }
+        match &self.state {
+            State::Open(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn failed(&mut self, op: &str, err: spin_sdk::redis::Error) {
+        eprintln!("redis {op} failed, serving without cache: {err:?}");
+        self.state = State::Down;
+    }
+
+    pub fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        let result = self.conn()?.get(key);
+        match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.failed("GET", e);
+                None
+            }
+        }
+    }
+
+    /// `SET key value EX ttl`.
+    pub fn set_ex(&mut self, key: &str, value: &[u8], ttl_secs: i64) {
+        let Some(conn) = self.conn() else { return };
+        let args = [
+            RedisParameter::Binary(key.as_bytes().to_vec()),
+            RedisParameter::Binary(value.to_vec()),
+            RedisParameter::Binary(b"EX".to_vec()),
+            RedisParameter::Int64(ttl_secs),
+        ];
+        if let Err(e) = conn.execute("SET", &args) {
+            self.failed("SET", e);
+        }
+    }
+
+    pub fn del(&mut self, keys: &[String]) {
+        let Some(conn) = self.conn() else { return };
+        if let Err(e) = conn.del(keys) {
+            self.failed("DEL", e);
+        }
+    }
+
+    pub fn incr(&mut self, key: &str) {
+        let Some(conn) = self.conn() else { return };
+        if let Err(e) = conn.incr(key) {
+            self.failed("INCR", e);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure logic shared by the platform's components, tested natively.
+//!
+//! Nothing here touches Spin, Postgres or Redis, so it builds for both
+//! `wasm32-wasip2` (inside components) and the host (unit tests).
+
+pub mod cors;
+pub mod error;
+pub mod page;
+pub mod path;
+pub mod product;
+pub mod rate_limit;
+pub mod time;
+
+pub use error::{ApiError, ErrorKind};

@@ -1,0 +1,105 @@
+//! The per-user token bucket (capacity 20, refill 10/s by default).
+//!
+//! The bucket itself lives in Redis and is updated by one Lua script on the
+//! Redis clock, so every gateway instance shares it; this module holds the
+//! script and the arithmetic around its answer.
+
+/// KEYS[1] = bucket; ARGV = capacity, refill per second.
+/// Returns {allowed (0/1), whole tokens left, milliseconds until one token}.
+pub const TOKEN_BUCKET_LUA: &str = r#"
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or capacity
+local ts = tonumber(b[2]) or now
+if now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
+end
+local allowed = 0
+local wait_ms = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait_ms = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * 1000 / rate) + 1000)
+return {allowed, math.floor(tokens), wait_ms}
+"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketConfig {
+    pub capacity: i64,
+    pub refill_per_sec: i64,
+}
+
+impl BucketConfig {
+    /// Parses the two variables; nonsense falls back to the defaults.
+    pub fn parse(capacity: &str, refill_per_sec: &str) -> BucketConfig {
+        let positive = |s: &str, default: i64| match s.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => n,
+            _ => default,
+        };
+        BucketConfig {
+            capacity: positive(capacity, 20),
+            refill_per_sec: positive(refill_per_sec, 10),
+        }
+    }
+}
+
+/// The script's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub remaining: i64,
+    pub wait_ms: i64,
+}
+
+impl Decision {
+    pub fn from_reply(values: &[i64]) -> Option<Decision> {
+        match values {
+            [allowed, remaining, wait_ms] => Some(Decision {
+                allowed: *allowed == 1,
+                remaining: (*remaining).max(0),
+                wait_ms: (*wait_ms).max(0),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `Retry-After` in whole seconds, never 0 for a refusal.
+    pub fn retry_after_secs(&self) -> i64 {
+        ((self.wait_ms + 999) / 1000).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_and_overrides() {
+        assert_eq!(
+            BucketConfig::parse("", "x"),
+            BucketConfig { capacity: 20, refill_per_sec: 10 }
+        );
+        assert_eq!(
+            BucketConfig::parse("5", "1"),
+            BucketConfig { capacity: 5, refill_per_sec: 1 }
+        );
+        assert_eq!(BucketConfig::parse("0", "-3").capacity, 20);
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        let d = Decision::from_reply(&[0, 0, 100]).unwrap();
+        assert!(!d.allowed);
+        assert_eq!(d.retry_after_secs(), 1);
+        assert_eq!(Decision::from_reply(&[0, 0, 1001]).unwrap().retry_after_secs(), 2);
+        assert_eq!(Decision::from_reply(&[1, 19, 0]).unwrap().remaining, 19);
+        assert_eq!(Decision::from_reply(&[1, 2]), None);
+    }
+}
