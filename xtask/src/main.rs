@@ -1,1 +1,134 @@
-fn main() {}
+//! Project tasks: `cargo xtask up`, `cargo xtask test`, and their parts.
+
+mod env;
+
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Tasks for the order & payment platform")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the components, migrate, and serve on http://127.0.0.1:3000.
+    Up {
+        /// `spin` (real Spin, when on PATH) or `host` (the project's wasmtime host).
+        #[arg(long)]
+        runtime: Option<String>,
+    },
+    /// Everything CI runs: format, lints, unit, component and end-to-end tests.
+    Test,
+    /// Build every component for wasm32-wasip2 (release).
+    Build,
+    /// Create the database if needed and apply migrations/.
+    Migrate,
+    /// Print an access token signed with the local JWT secret.
+    Token {
+        #[arg(long, default_value_t = 1)]
+        user_id: i64,
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// The components `spin.toml` runs, in build order.
+pub const COMPONENTS: &[&str] = &["catalog", "gateway"];
+
+fn main() -> anyhow::Result<()> {
+    let root = env::workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match Cli::parse().task {
+        Task::Build => build_components(),
+        Task::Migrate => migrate(),
+        Task::Up { runtime } => {
+            build_components()?;
+            migrate()?;
+            up(runtime.as_deref())
+        }
+        Task::Test => test(),
+        Task::Token { user_id, admin } => {
+            let secret = env::jwt_secret()?;
+            let role = if admin { auth_core::Role::Admin } else { auth_core::Role::Customer };
+            let token = auth_core::issue_access_token(secret.as_bytes(), user_id, role, 3600)
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("$ {}", display(cmd));
+    let status = cmd.status().with_context(|| format!("running {}", display(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", display(cmd));
+    }
+    Ok(())
+}
+
+fn display(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn build_components() -> anyhow::Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--target", "wasm32-wasip2", "--release"]);
+    for c in COMPONENTS {
+        cmd.args(["-p", c]);
+    }
+    run(&mut cmd)
+}
+
+fn migrate() -> anyhow::Result<()> {
+    run(cargo()
+        .args(["run", "--quiet", "-p", "migrate", "--", "--create-database"])
+        .env("DATABASE_URL", env::database_url()))
+}
+
+fn up(runtime: Option<&str>) -> anyhow::Result<()> {
+    let spin = env::spin_binary();
+    let use_spin = match runtime {
+        Some("spin") => true,
+        Some("host") => false,
+        Some(other) => bail!("unknown runtime {other:?} (spin or host)"),
+        None => spin.is_some(),
+    };
+    let vars = env::spin_variables()?;
+    if use_spin {
+        let spin = spin.context("`--runtime spin` needs a `spin` binary on PATH")?;
+        env::check_spin_version(&spin)?;
+        run(Command::new(spin)
+            .args(["up", "--runtime-config-file", "runtime-config.toml"])
+            .envs(vars))
+    } else {
+        run(cargo()
+            .args(["run", "--quiet", "-p", "platform-host", "--", "--from", "spin.toml"])
+            .envs(vars))
+    }
+}
+
+fn test() -> anyhow::Result<()> {
+    build_components()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    let mut wasm_clippy = cargo();
+    wasm_clippy.args(["clippy", "--target", "wasm32-wasip2", "--release"]);
+    for c in COMPONENTS {
+        wasm_clippy.args(["-p", c]);
+    }
+    run(wasm_clippy.args(["--", "-D", "warnings"]))?;
+    run(cargo().args(["test", "--workspace"]).env("DATABASE_URL", env::admin_database_url()))
+}

@@ -1,1 +1,173 @@
+//! Test support: a throw-away database and Redis server per test, the app
+//! served by the project host on a free port, and an HTTP client whose every
+//! response is checked against the OpenAPI document.
 
+pub mod db;
+pub mod openapi;
+pub mod redis_server;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use platform_host::{App, AppOptions, StatsSnapshot};
+use serde_json::Value;
+
+pub use db::TestDatabase;
+pub use redis_server::RedisServer;
+
+pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One running platform: its database, its Redis, its HTTP address.
+pub struct TestEnv {
+    pub db: TestDatabase,
+    pub redis: RedisServer,
+    pub base: String,
+    pub http: reqwest::Client,
+    app: Arc<App>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or_else(|| panic!("no error message in {:?}", self.json))
+    }
+}
+
+impl TestEnv {
+    pub async fn start() -> TestEnv {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the app with extra `SPIN_VARIABLE_*` values (`name`, `value`).
+    pub async fn start_with(variables: &[(&str, &str)]) -> TestEnv {
+        let db = TestDatabase::create().await;
+        let redis = RedisServer::start();
+        let mut env = HashMap::from([
+            ("SPIN_VARIABLE_DATABASE_URL".to_string(), db.url.clone()),
+            ("SPIN_VARIABLE_DATABASE_HOST".to_string(), db.host.clone()),
+            ("SPIN_VARIABLE_DATABASE_PORT".to_string(), db.port.to_string()),
+            ("SPIN_VARIABLE_REDIS_URL".to_string(), redis.url()),
+            ("SPIN_VARIABLE_REDIS_HOST".to_string(), "127.0.0.1".to_string()),
+            ("SPIN_VARIABLE_REDIS_PORT".to_string(), redis.port.to_string()),
+            ("SPIN_VARIABLE_JWT_SECRET".to_string(), JWT_SECRET.to_string()),
+        ]);
+        for (name, value) in variables {
+            env.insert(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), value.to_string());
+        }
+        let app = Arc::new(
+            App::load(AppOptions {
+                manifest: workspace_root().join("spin.toml"),
+                env,
+                use_process_env: false,
+                components: Vec::new(),
+            })
+            .expect("load spin.toml (did `cargo xtask build` run?)"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let serving = app.clone();
+        let server = tokio::spawn(async move {
+            let _ = serving.serve(listener).await;
+        });
+        TestEnv {
+            db,
+            redis,
+            base,
+            http: reqwest::Client::new(),
+            app,
+            server,
+        }
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.app.stats()
+    }
+
+    pub fn token(user_id: i64, admin: bool) -> String {
+        let role = if admin { auth_core::Role::Admin } else { auth_core::Role::Customer };
+        auth_core::issue_access_token(JWT_SECRET.as_bytes(), user_id, role, 900).unwrap()
+    }
+
+    pub fn admin() -> String {
+        Self::token(1, true)
+    }
+
+    pub fn customer() -> String {
+        Self::token(2, false)
+    }
+
+    /// Sends a request; the response is checked against the OpenAPI document.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        self.send(method, path, req).await
+    }
+
+    /// Sends a prepared request (raw bodies, odd headers) and checks the answer.
+    pub async fn send(&self, method: &str, path: &str, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request failed");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let raw = resp.bytes().await.unwrap().to_vec();
+        let json = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or_else(|_| {
+                panic!("{method} {path}: {status} with a non-JSON body: {}", String::from_utf8_lossy(&raw))
+            })
+        };
+        assert_ne!(status, 500, "{method} {path} answered 500: {json}");
+        assert!(headers.contains_key("x-request-id"), "{method} {path}: no x-request-id");
+        openapi::check(method, path, status, &json);
+        Reply { status, headers, json, raw }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None, None).await
+    }
+
+    /// The invariants every test ends with: no trap, no leaked transaction.
+    pub fn assert_clean(&self) {
+        let s = self.stats();
+        assert_eq!(s.traps, 0, "a component trapped: {s:?}");
+        assert_eq!(s.leaked_transactions, 0, "a transaction outlived its request: {s:?}");
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestEnv {
+    /// `get` with an owned path, for building many futures at once.
+    pub async fn get_owned(&self, path: String) -> Reply {
+        self.get(&path).await
+    }
+}

@@ -1,6 +1,9 @@
 //! The schema in `migrations/`, embedded and applied with refinery.
 
-use tokio_postgres::NoTls;
+use std::str::FromStr;
+
+use anyhow::Context;
+use tokio_postgres::{Config, NoTls};
 
 mod embedded {
     refinery::embed_migrations!("../../migrations");
@@ -17,4 +20,26 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
     drop(client);
     let _ = driver.await;
     Ok(report.applied_migrations().len())
+}
+
+/// Creates the URL's database (connecting to `postgres` on the same server)
+/// unless it exists. Returns whether it was created.
+pub async fn create_database(database_url: &str) -> anyhow::Result<bool> {
+    let config = Config::from_str(database_url)?;
+    let name = config.get_dbname().context("the URL names no database")?.to_string();
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let (client, connection) = admin.connect(NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some();
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        client.batch_execute(&format!("CREATE DATABASE {quoted}")).await?;
+    }
+    drop(client);
+    let _ = driver.await;
+    Ok(!exists)
 }

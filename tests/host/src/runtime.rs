@@ -1,0 +1,169 @@
+//! Per-instance state and the linker: WASI 0.2, wasi:http, and the Spin
+//! interfaces of spin-sdk 5.2. Anything else a component imports is linked
+//! as a trap (documented in the README).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use deadpool_postgres::Object;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::outbound::{default_port, AllowedHosts};
+use crate::pg::PgPools;
+use crate::stats::Stats;
+
+/// What one component may see and reach.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentConfig {
+    pub id: String,
+    pub variables: HashMap<String, String>,
+    pub environment: Vec<(String, String)>,
+    pub allowed: AllowedHosts,
+}
+
+/// Shared by every instance of the process: pools and counters.
+#[derive(Default)]
+pub struct Services {
+    pub pg: PgPools,
+    pub stats: Stats,
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    hooks: OutboundHttp,
+    pub(crate) config: Arc<ComponentConfig>,
+    pub(crate) services: Arc<Services>,
+    pub(crate) pg_clients: Vec<Option<Object>>,
+    pub(crate) redis_open: usize,
+}
+
+impl HostState {
+    pub fn new(config: Arc<ComponentConfig>, services: Arc<Services>) -> HostState {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stdout().inherit_stderr();
+        for (k, v) in &config.environment {
+            wasi.env(k, v);
+        }
+        HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: OutboundHttp {
+                config: config.clone(),
+                services: services.clone(),
+            },
+            config,
+            services,
+            pg_clients: Vec::new(),
+            redis_open: 0,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outbound HTTP with `allowed_outbound_hosts` enforced: a refused request
+/// gets `ErrorCode::HttpRequestDenied`, as on Spin.
+struct OutboundHttp {
+    config: Arc<ComponentConfig>,
+    services: Arc<Services>,
+}
+
+type IoFuture = Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>;
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        request: hyper::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _io: IoFuture,
+    ) -> Box<dyn Future<Output = wasmtime_wasi_http::Result<(hyper::Response<WasiBody>, IoFuture)>> + Send> {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+        let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+        let port = uri.port_u16().or_else(|| default_port(&scheme)).unwrap_or(0);
+        // Service chaining (`*.spin.internal`) is not implemented by this host.
+        let allowed = !host.ends_with(".spin.internal") && self.config.allowed.allows(&scheme, &host, port);
+        if !allowed {
+            Stats::bump(&self.services.stats.outbound_denied);
+            tracing::warn!(component = %self.config.id, %scheme, %host, port, "outbound HTTP denied");
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Stats::bump(&self.services.stats.outbound_http);
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+        })
+    }
+}
+
+/// The process-wide engine: compiled components are only valid within one.
+pub fn engine() -> anyhow::Result<Engine> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    if let Some(e) = ENGINE.get() {
+        return Ok(e.clone());
+    }
+    let engine = Engine::new(&wasmtime::Config::new())?;
+    Ok(ENGINE.get_or_init(|| engine).clone())
+}
+
+/// Compiles a component once per process (tests load the same app many times).
+pub fn compile(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
+    static CACHE: OnceLock<Mutex<HashMap<u64, Component>>> = OnceLock::new();
+    let key = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    };
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.get(&key) {
+        return Ok(c.clone());
+    }
+    let component = Component::from_binary(engine, bytes)?;
+    cache
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .insert(key, component.clone());
+    Ok(component)
+}
+
+/// A linker with everything the host implements, then traps for the rest of
+/// `component`'s imports (instantiation succeeds; calling one traps).
+pub fn linker_for(engine: &Engine, component: &Component) -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::bindings::Host_::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    linker.define_unknown_imports_as_traps(component)?;
+    Ok(linker)
+}
+
+pub fn new_store(engine: &Engine, config: Arc<ComponentConfig>, services: Arc<Services>) -> Store<HostState> {
+    Stats::bump(&services.stats.instances);
+    Store::new(engine, HostState::new(config, services))
+}

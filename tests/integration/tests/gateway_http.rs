@@ -1,0 +1,119 @@
+//! Gateway behaviour that is not about one service: rate limits, CORS,
+//! request ids, and the host's enforcement of allowed_outbound_hosts.
+
+use integration::TestEnv;
+use serde_json::json;
+
+fn body() -> Option<serde_json::Value> {
+    Some(json!({"name": "limited", "price": 100, "stock": 1}))
+}
+
+#[tokio::test]
+async fn product_writes_are_rate_limited_per_user() {
+    let env = TestEnv::start_with(&[("rate_limit_capacity", "3"), ("rate_limit_refill_per_sec", "1")]).await;
+    let admin = TestEnv::admin();
+    for remaining in [2, 1, 0] {
+        let r = env.call("POST", "/product", Some(&admin), body()).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+        assert_eq!(r.header("x-ratelimit-remaining"), Some(remaining.to_string().as_str()));
+    }
+    let r = env.call("POST", "/product", Some(&admin), body()).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.error(), "Rate limit exceeded. Please try again later.");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // Another administrator has a bucket of their own.
+    let other = TestEnv::token(99, true);
+    let r = env.call("POST", "/product", Some(&other), body()).await;
+    assert_eq!(r.status, 201);
+    // The refused request wrote nothing: 3 + 1 products.
+    assert_eq!(env.get("/product").await.json["total"], 4);
+    // The bucket refills on the Redis clock.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = env.call("POST", "/product", Some(&admin), body()).await;
+    assert_eq!(r.status, 201);
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let env = TestEnv::start().await;
+    let r = env.send("GET", "/health", env.http.get(format!("{}/health", env.base)).header("x-request-id", "abc-123")).await;
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+    let r = env
+        .send("GET", "/health", env.http.get(format!("{}/health", env.base)).header("x-request-id", "bad id\twith spaces"))
+        .await;
+    let made = r.header("x-request-id").unwrap();
+    assert_eq!(made.len(), 32);
+    assert_ne!(made, env.get("/health").await.header("x-request-id").unwrap());
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let env = TestEnv::start_with(&[("cors_origins", "https://shop.example")]).await;
+    let preflight = env
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/product", env.base))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://shop.example");
+    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+
+    let r = env.send("GET", "/product", env.http.get(format!("{}/product", env.base)).header("origin", "https://evil.example")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("access-control-allow-origin").is_none());
+    let r = env.send("GET", "/product", env.http.get(format!("{}/product", env.base)).header("origin", "https://shop.example")).await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://shop.example"));
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn host_refuses_hosts_not_in_allowed_outbound_hosts() {
+    // The database URL points at 127.0.0.1, but the manifest only allows the
+    // host named by `database_host`: the host must refuse the connection.
+    let env = TestEnv::start_with(&[("database_host", "db.not-allowed.internal")]).await;
+    let r = env.get("/product/1").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.error(), "The database is unavailable");
+    assert!(env.stats().outbound_denied >= 1);
+    assert_eq!(env.stats().pg_connections, 0, "no connection was opened");
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn concurrent_writes_and_reads_are_consistent() {
+    let env = TestEnv::start_with(&[("rate_limit_capacity", "100")]).await;
+    let admin = TestEnv::admin();
+    let creates = (0..16).map(|i| {
+        let env = &env;
+        let admin = admin.clone();
+        async move {
+            env.call("POST", "/product", Some(&admin), Some(json!({"name": format!("c{i}"), "price": 1 + i, "stock": i})))
+                .await
+        }
+    });
+    let replies = futures::future::join_all(creates).await;
+    let mut ids: Vec<i64> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201);
+            r.json["product"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16);
+    let reads = ids.iter().map(|id| env.get_owned(format!("/product/{id}")));
+    for r in futures::future::join_all(reads).await {
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(env.get("/product?page_size=100").await.json["total"], 16);
+    env.assert_clean();
+}

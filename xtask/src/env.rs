@@ -1,0 +1,101 @@
+//! Where things are, and the Spin variables `up` passes on.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/platform?sslmode=disable";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+pub fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest_dir.parent().context("xtask has a parent")?.to_path_buf())
+}
+
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_string())
+}
+
+/// The server the tests create their throw-away databases on.
+pub fn admin_database_url() -> String {
+    let url = database_url();
+    match url::Url::parse(&url) {
+        Ok(mut u) => {
+            u.set_path("/postgres");
+            u.to_string()
+        }
+        Err(_) => url,
+    }
+}
+
+/// `SPIN_VARIABLE_*` for `up`: addresses from DATABASE_URL / REDIS_URL (with
+/// the host and port `allowed_outbound_hosts` needs), and a local JWT secret.
+pub fn spin_variables() -> anyhow::Result<HashMap<String, String>> {
+    let mut vars = HashMap::new();
+    for (name, url, default_port) in [
+        ("DATABASE", database_url(), 5432),
+        ("REDIS", redis_url(), 6379),
+    ] {
+        let parsed = url::Url::parse(&url).with_context(|| format!("{name}_URL is not a URL"))?;
+        let host = parsed.host_str().context("URL without a host")?.to_string();
+        let port = parsed.port().unwrap_or(default_port);
+        vars.insert(format!("SPIN_VARIABLE_{name}_URL"), url);
+        vars.insert(format!("SPIN_VARIABLE_{name}_HOST"), host);
+        vars.insert(format!("SPIN_VARIABLE_{name}_PORT"), port.to_string());
+    }
+    vars.insert("SPIN_VARIABLE_JWT_SECRET".into(), jwt_secret()?);
+    Ok(vars)
+}
+
+/// `SPIN_VARIABLE_JWT_SECRET`, or a random secret kept in `.spin/` for this checkout.
+pub fn jwt_secret() -> anyhow::Result<String> {
+    if let Ok(s) = std::env::var("SPIN_VARIABLE_JWT_SECRET") {
+        return Ok(s);
+    }
+    let path = workspace_root()?.join(".spin/dev-jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .context("reading /dev/urandom")?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(path.parent().context("parent")?)?;
+    std::fs::write(&path, &secret)?;
+    Ok(secret)
+}
+
+pub fn spin_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("spin"))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+/// Spin 4.0.0–4.0.2 hang on Postgres queries that return no rows
+/// (spinframework/spin#3671, fixed by #3673).
+pub fn check_spin_version(spin: &Path) -> anyhow::Result<()> {
+    let out = Command::new(spin).arg("--version").output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for bad in ["4.0.0", "4.0.1", "4.0.2"] {
+        if text.split_whitespace().any(|w| w == bad) {
+            bail!(
+                "{} hangs on Postgres queries that return zero rows (spin#3671); \
+                 use Spin 3.6.x or a release with spin#3673",
+                text.trim()
+            );
+        }
+    }
+    Ok(())
+}
