@@ -24,6 +24,9 @@ fn main() {
          \x20   import fermyon:spin/variables@2.0.0;\n\
          \x20   import fermyon:spin/redis@2.0.0;\n\
          \x20   import spin:postgres/postgres@4.0.0;\n\
+         }\n\
+         world redis-handler {\n\
+         \x20   export fermyon:spin/inbound-redis;\n\
          }\n",
     )
     .expect("write host.wit");
@@ -41,6 +44,16 @@ fn main() {
         path = wit.display().to_string()
     );
     std::fs::write(out.join("bindings.rs"), bindings).expect("write bindings.rs");
+    let redis_bindings = format!(
+        r#"wasmtime::component::bindgen!({{
+    path: {path:?},
+    world: "platform:host/redis-handler",
+    exports: {{ default: async }},
+}});
+"#,
+        path = wit.display().to_string()
+    );
+    std::fs::write(out.join("redis_bindings.rs"), redis_bindings).expect("write redis_bindings.rs");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=../../Cargo.lock");
 }
@@ -51,7 +64,13 @@ fn spin_sdk_dir() -> PathBuf {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
     let output = Command::new(cargo)
         // Filtered to the components' target: only what their build needs.
-        .args(["metadata", "--format-version", "1", "--filter-platform", "wasm32-wasip2"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            "wasm32-wasip2",
+        ])
         .current_dir(manifest_dir.join("../.."))
         .output()
         .expect("run cargo metadata");
@@ -67,7 +86,10 @@ fn spin_sdk_dir() -> PathBuf {
         .find(|p| p["name"] == SPIN_SDK)
         .and_then(|p| p["manifest_path"].as_str())
         .expect("spin-sdk is a dependency of the components");
-    Path::new(manifest).parent().expect("package dir").to_path_buf()
+    Path::new(manifest)
+        .parent()
+        .expect("package dir")
+        .to_path_buf()
 }
 
 fn link_dir(from: &Path, to: &Path) {

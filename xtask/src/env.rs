@@ -6,12 +6,16 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/platform?sslmode=disable";
+pub const DEFAULT_DATABASE_URL: &str =
+    "postgres://postgres@127.0.0.1:5432/platform?sslmode=disable";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 pub fn workspace_root() -> anyhow::Result<PathBuf> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    Ok(manifest_dir.parent().context("xtask has a parent")?.to_path_buf())
+    Ok(manifest_dir
+        .parent()
+        .context("xtask has a parent")?
+        .to_path_buf())
 }
 
 pub fn database_url() -> String {

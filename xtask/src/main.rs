@@ -37,8 +37,8 @@ enum Task {
     },
 }
 
-/// The components `spin.toml` runs, in build order.
-pub const COMPONENTS: &[&str] = &["catalog", "gateway"];
+/// The components `spin.toml` runs, and the tests' fixture components.
+pub const COMPONENTS: &[&str] = &["catalog", "gateway", "redis-recorder"];
 
 fn main() -> anyhow::Result<()> {
     let root = env::workspace_root()?;
@@ -54,7 +54,11 @@ fn main() -> anyhow::Result<()> {
         Task::Test => test(),
         Task::Token { user_id, admin } => {
             let secret = env::jwt_secret()?;
-            let role = if admin { auth_core::Role::Admin } else { auth_core::Role::Customer };
+            let role = if admin {
+                auth_core::Role::Admin
+            } else {
+                auth_core::Role::Customer
+            };
             let token = auth_core::issue_access_token(secret.as_bytes(), user_id, role, 3600)
                 .map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("{token}");
@@ -65,7 +69,9 @@ fn main() -> anyhow::Result<()> {
 
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     eprintln!("$ {}", display(cmd));
-    let status = cmd.status().with_context(|| format!("running {}", display(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {}", display(cmd)))?;
     if !status.success() {
         bail!("`{}` failed with {status}", display(cmd));
     }
@@ -115,7 +121,15 @@ fn up(runtime: Option<&str>) -> anyhow::Result<()> {
             .envs(vars))
     } else {
         run(cargo()
-            .args(["run", "--quiet", "-p", "platform-host", "--", "--from", "spin.toml"])
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "platform-host",
+                "--",
+                "--from",
+                "spin.toml",
+            ])
             .envs(vars))
     }
 }
@@ -123,12 +137,21 @@ fn up(runtime: Option<&str>) -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     build_components()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     let mut wasm_clippy = cargo();
     wasm_clippy.args(["clippy", "--target", "wasm32-wasip2", "--release"]);
     for c in COMPONENTS {
         wasm_clippy.args(["-p", c]);
     }
     run(wasm_clippy.args(["--", "-D", "warnings"]))?;
-    run(cargo().args(["test", "--workspace"]).env("DATABASE_URL", env::admin_database_url()))
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("DATABASE_URL", env::admin_database_url()))
 }

@@ -29,14 +29,28 @@ pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<ProductJson>, u64),
         "SELECT {COLUMNS}, count(*) OVER () FROM products WHERE deleted_at IS NULL \
          ORDER BY id DESC LIMIT $1 OFFSET $2"
     );
-    let rs = db.query(&sql, &[ParameterValue::Int64(limit), ParameterValue::Int64(offset)])?;
-    let products = rs.rows.iter().map(|r| product(r)).collect::<Result<Vec<_>, _>>()?;
+    let rs = db.query(
+        &sql,
+        &[ParameterValue::Int64(limit), ParameterValue::Int64(offset)],
+    )?;
+    let products = rs
+        .rows
+        .iter()
+        .map(|r| product(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let total = match rs.rows.first() {
         Some(row) => db::int64(row, 7)?,
         // Past the end (or empty): the window gave no count, so ask.
         None if offset > 0 => {
-            let rs = db.query("SELECT count(*) FROM products WHERE deleted_at IS NULL", &[])?;
-            rs.rows.first().map(|r| db::int64(r, 0)).transpose()?.unwrap_or(0)
+            let rs = db.query(
+                "SELECT count(*) FROM products WHERE deleted_at IS NULL",
+                &[],
+            )?;
+            rs.rows
+                .first()
+                .map(|r| db::int64(r, 0))
+                .transpose()?
+                .unwrap_or(0)
         }
         None => 0,
     };

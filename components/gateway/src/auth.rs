@@ -10,7 +10,10 @@ pub fn authenticate(authorization: Option<&str>) -> Result<Principal, ApiError> 
     let secret = var("jwt_secret")?;
     auth_core::verify_access_token(secret.as_bytes(), token).map_err(|e| match e {
         AuthError::WeakSecret => {
-            eprintln!("jwt_secret is shorter than {} bytes", auth_core::MIN_SECRET_BYTES);
+            eprintln!(
+                "jwt_secret is shorter than {} bytes",
+                auth_core::MIN_SECRET_BYTES
+            );
             ApiError::internal()
         }
         other => unauthenticated(other),

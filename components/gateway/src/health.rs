@@ -11,7 +11,8 @@ pub fn live() -> Reply {
 }
 
 pub fn ready() -> Result<Reply, ApiError> {
-    let unavailable = |what: &str| ApiError::new(ErrorKind::Unavailable, format!("{what} is unavailable"));
+    let unavailable =
+        |what: &str| ApiError::new(ErrorKind::Unavailable, format!("{what} is unavailable"));
     let pg_ok = pg4::Connection::open(&var("database_url")?)
         .and_then(|c| c.query("SELECT 1", &[]))
         .is_ok();

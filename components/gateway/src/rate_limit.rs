@@ -30,7 +30,10 @@ pub fn take(bucket: &str) -> Result<Limit, ApiError> {
     if let Some(d) = decision.filter(|d| !d.allowed) {
         return Err(ApiError::new(
             ErrorKind::RateLimited,
-            format!("Rate limit exceeded. Please try again later.|{}", d.retry_after_secs()),
+            format!(
+                "Rate limit exceeded. Please try again later.|{}",
+                d.retry_after_secs()
+            ),
         ));
     }
     Ok(Limit {

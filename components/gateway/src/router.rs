@@ -61,14 +61,24 @@ fn header(req: &IncomingRequest, name: &str) -> Option<String> {
 }
 
 fn method_not_allowed(allow: &str) -> Result<Reply, ApiError> {
-    Ok(
-        Reply::error(&ApiError::new(ErrorKind::MethodNotAllowed, "Method not allowed"))
-            .with_header("allow", allow),
-    )
+    Ok(Reply::error(&ApiError::new(
+        ErrorKind::MethodNotAllowed,
+        "Method not allowed",
+    ))
+    .with_header("allow", allow))
 }
 
-async fn route(req: IncomingRequest, method: &Method, path: &str, query: &str) -> Result<Reply, ApiError> {
-    let trimmed = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+async fn route(
+    req: IncomingRequest,
+    method: &Method,
+    path: &str,
+    query: &str,
+) -> Result<Reply, ApiError> {
+    let trimmed = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
     let segments: Vec<&str> = trimmed.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => Ok(health::live()),

@@ -150,7 +150,10 @@ mod tests {
         let forged_claims = issue_access_token(SECRET, 1, Role::Admin, 900).unwrap();
         let forged_payload = forged_claims.split('.').nth(1).unwrap();
         let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-        assert_eq!(verify_access_token(SECRET, &forged), Err(AuthError::Invalid));
+        assert_eq!(
+            verify_access_token(SECRET, &forged),
+            Err(AuthError::Invalid)
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! every atomic change is one statement.
 
 use platform_core::{ApiError, ErrorKind};
-use spin_sdk::pg4::{Connection, DbValue, Error as SdkError, ParameterValue, PgError, QueryError, RowSet};
+use spin_sdk::pg4::{
+    Connection, DbValue, Error as SdkError, ParameterValue, PgError, QueryError, RowSet,
+};
 
 pub struct Db {
     conn: Connection,
@@ -24,7 +26,9 @@ impl Db {
 
     /// Runs a statement and returns the number of rows it affected.
     pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, ApiError> {
-        self.conn.execute(sql, params).map_err(|e| map_error(sql, &e))
+        self.conn
+            .execute(sql, params)
+            .map_err(|e| map_error(sql, &e))
     }
 }
 
@@ -94,9 +98,9 @@ pub fn text(row: &[DbValue], i: usize) -> Result<String, ApiError> {
 /// A UTC `timestamp` column as RFC 3339 text.
 pub fn timestamp(row: &[DbValue], i: usize) -> Result<String, ApiError> {
     match row.get(i) {
-        Some(DbValue::Datetime((y, mo, d, h, mi, s, ns))) => {
-            Ok(platform_core::time::rfc3339_utc(*y, *mo, *d, *h, *mi, *s, *ns))
-        }
+        Some(DbValue::Datetime((y, mo, d, h, mi, s, ns))) => Ok(platform_core::time::rfc3339_utc(
+            *y, *mo, *d, *h, *mi, *s, *ns,
+        )),
         other => Err(decode_error(i, other.unwrap_or(&DbValue::DbNull))),
     }
 }

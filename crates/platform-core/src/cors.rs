@@ -10,7 +10,8 @@ pub enum CorsPolicy {
 
 pub const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 pub const ALLOW_HEADERS: &str = "authorization, content-type, x-request-id";
-pub const EXPOSE_HEADERS: &str = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining";
+pub const EXPOSE_HEADERS: &str =
+    "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining";
 pub const MAX_AGE_SECS: &str = "600";
 
 impl CorsPolicy {
@@ -50,7 +51,10 @@ mod tests {
     #[test]
     fn empty_setting_allows_nobody() {
         assert_eq!(CorsPolicy::parse(" "), CorsPolicy::None);
-        assert_eq!(CorsPolicy::parse("").allow_origin(Some("https://a.test")), None);
+        assert_eq!(
+            CorsPolicy::parse("").allow_origin(Some("https://a.test")),
+            None
+        );
     }
 
     #[test]

@@ -55,7 +55,10 @@ impl Page {
 
 fn parse_bounded(name: &str, value: &str, min: u32, max: u32) -> Result<u32, ApiError> {
     let message = || format!("{name} must be an integer between {min} and {max}");
-    let n: u64 = value.trim().parse().map_err(|_| ApiError::invalid(message()))?;
+    let n: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid(message()))?;
     if n < u64::from(min) || n > u64::from(max) {
         return Err(ApiError::invalid(message()));
     }

@@ -24,8 +24,21 @@ mod tests {
 
     #[test]
     fn rejects_the_rest() {
-        for s in ["0", "-1", "abc", "", "1.0", "9223372036854775808", "+", " 1"] {
-            assert_eq!(parse_id(s, "product id").unwrap_err().status(), 400, "{s:?}");
+        for s in [
+            "0",
+            "-1",
+            "abc",
+            "",
+            "1.0",
+            "9223372036854775808",
+            "+",
+            " 1",
+        ] {
+            assert_eq!(
+                parse_id(s, "product id").unwrap_err().status(),
+                400,
+                "{s:?}"
+            );
         }
     }
 }

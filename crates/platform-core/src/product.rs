@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn accepts_a_valid_product_and_trims_the_name() {
-        let p = parse(r#"{"name":"  Kopi ","description":"beans","price":25000,"stock":3}"#).unwrap();
+        let p =
+            parse(r#"{"name":"  Kopi ","description":"beans","price":25000,"stock":3}"#).unwrap();
         assert_eq!(p.name, "Kopi");
         assert_eq!(p.description, "beans");
         assert_eq!((p.price, p.stock), (25000, 3));
@@ -178,7 +179,10 @@ mod tests {
             updated_at: "2026-01-01T00:00:00Z".into(),
         };
         let v = serde_json::to_value(ProductSummaryJson::from(&p)).unwrap();
-        assert_eq!(v, serde_json::json!({"id":1,"name":"a","description":"","price":2,"stock":3}));
+        assert_eq!(
+            v,
+            serde_json::json!({"id":1,"name":"a","description":"","price":2,"stock":3})
+        );
     }
 
     proptest! {

@@ -84,11 +84,17 @@ mod tests {
     fn config_defaults_and_overrides() {
         assert_eq!(
             BucketConfig::parse("", "x"),
-            BucketConfig { capacity: 20, refill_per_sec: 10 }
+            BucketConfig {
+                capacity: 20,
+                refill_per_sec: 10
+            }
         );
         assert_eq!(
             BucketConfig::parse("5", "1"),
-            BucketConfig { capacity: 5, refill_per_sec: 1 }
+            BucketConfig {
+                capacity: 5,
+                refill_per_sec: 1
+            }
         );
         assert_eq!(BucketConfig::parse("0", "-3").capacity, 20);
     }
@@ -98,7 +104,12 @@ mod tests {
         let d = Decision::from_reply(&[0, 0, 100]).unwrap();
         assert!(!d.allowed);
         assert_eq!(d.retry_after_secs(), 1);
-        assert_eq!(Decision::from_reply(&[0, 0, 1001]).unwrap().retry_after_secs(), 2);
+        assert_eq!(
+            Decision::from_reply(&[0, 0, 1001])
+                .unwrap()
+                .retry_after_secs(),
+            2
+        );
         assert_eq!(Decision::from_reply(&[1, 19, 0]).unwrap().remaining, 19);
         assert_eq!(Decision::from_reply(&[1, 2]), None);
     }

@@ -1,11 +1,12 @@
 //! Loading an application: manifest, variables, components, triggers.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use tokio::net::TcpListener;
+use wasmtime::component::Component;
 use wasmtime::Engine;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
@@ -13,6 +14,8 @@ use crate::compose::load_component;
 use crate::http_trigger::{HttpApp, RouteEntry};
 use crate::manifest::{Manifest, Route};
 use crate::outbound::AllowedHosts;
+use crate::redis_bindings::RedisHandlerPre;
+use crate::redis_trigger::{RedisTriggerApp, Subscription};
 use crate::runtime::{compile, engine, linker_for, ComponentConfig, Services};
 use crate::stats::StatsSnapshot;
 use crate::variables::Resolved;
@@ -30,8 +33,39 @@ pub struct AppOptions {
 
 pub struct App {
     http: Option<Arc<HttpApp>>,
+    redis: Option<Arc<RedisTriggerApp>>,
     services: Arc<Services>,
     engine: Engine,
+}
+
+/// What loading needs while it walks the triggers.
+struct Loader<'a> {
+    manifest: &'a Manifest,
+    base: &'a Path,
+    variables: &'a Resolved,
+    engine: &'a Engine,
+}
+
+impl Loader<'_> {
+    fn config(&self, id: &str) -> anyhow::Result<Arc<ComponentConfig>> {
+        let def = &self.manifest.component[id];
+        let hosts = def
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| self.variables.expand(h))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Arc::new(ComponentConfig {
+            id: id.to_string(),
+            variables: self.variables.component_values(&def.variables)?,
+            environment: def.environment.clone().into_iter().collect(),
+            allowed: AllowedHosts::parse(&hosts).with_context(|| format!("component {id}"))?,
+        }))
+    }
+
+    fn component(&self, id: &str) -> anyhow::Result<Component> {
+        let bytes = load_component(self.base, id, &self.manifest.component[id])?;
+        compile(self.engine, &bytes).with_context(|| format!("compiling component {id}"))
+    }
 }
 
 impl App {
@@ -54,61 +88,95 @@ impl App {
                 bail!("unknown component {id:?}");
             }
         }
-        let selected = |id: &str| options.components.is_empty() || options.components.iter().any(|c| c == id);
-
+        let selected =
+            |id: &str| options.components.is_empty() || options.components.iter().any(|c| c == id);
         let engine = engine()?;
+        let loader = Loader {
+            manifest: &manifest,
+            base: &base,
+            variables: &variables,
+            engine: &engine,
+        };
         let services = Arc::new(Services::default());
+
         let mut routes = Vec::new();
-        let mut handlers = HashMap::new();
-        for trigger in &manifest.trigger.http {
-            if !selected(&trigger.component) {
-                continue;
-            }
-            if let Route::Path(route) = &trigger.route {
-                routes.push(RouteEntry::new(route, &trigger.component));
-            }
-            if handlers.contains_key(&trigger.component) {
-                continue;
-            }
+        let mut http_handlers = HashMap::new();
+        for trigger in manifest
+            .trigger
+            .http
+            .iter()
+            .filter(|t| selected(&t.component))
+        {
             let id = &trigger.component;
-            let def = &manifest.component[id];
-            let config = Arc::new(ComponentConfig {
-                id: id.clone(),
-                variables: variables.component_values(&def.variables)?,
-                environment: def.environment.clone().into_iter().collect(),
-                allowed: AllowedHosts::parse(
-                    &def.allowed_outbound_hosts
-                        .iter()
-                        .map(|h| variables.expand(h))
-                        .collect::<anyhow::Result<Vec<_>>>()?,
-                )
-                .with_context(|| format!("component {id}"))?,
-            });
-            let bytes = load_component(&base, id, def)?;
-            let component = compile(&engine, &bytes).with_context(|| format!("compiling component {id}"))?;
+            if let Route::Path(route) = &trigger.route {
+                routes.push(RouteEntry::new(route, id));
+            }
+            if http_handlers.contains_key(id) {
+                continue;
+            }
+            let component = loader.component(id)?;
             let linker = linker_for(&engine, &component)?;
             let pre = ProxyPre::new(linker.instantiate_pre(&component)?)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("component {id} is not a wasi:http handler"))?;
-            handlers.insert(id.clone(), (pre, config));
+            http_handlers.insert(id.clone(), (pre, loader.config(id)?));
         }
-        if !manifest.trigger.redis.is_empty() && manifest.trigger.redis.iter().any(|t| selected(&t.component)) {
-            bail!("Redis triggers are not implemented by the project host yet");
+
+        let mut listeners: HashMap<String, Vec<Subscription>> = HashMap::new();
+        let mut redis_handlers = HashMap::new();
+        for trigger in manifest
+            .trigger
+            .redis
+            .iter()
+            .filter(|t| selected(&t.component))
+        {
+            let id = &trigger.component;
+            let address = match (&trigger.address, &manifest.application.trigger.redis) {
+                (Some(a), _) => variables.expand(a)?,
+                (None, Some(defaults)) => variables.expand(&defaults.address)?,
+                (None, None) => bail!("redis trigger for {id} has no address"),
+            };
+            listeners.entry(address).or_default().push(Subscription {
+                channel: variables.expand(&trigger.channel)?,
+                component: id.clone(),
+            });
+            if redis_handlers.contains_key(id) {
+                continue;
+            }
+            let component = loader.component(id)?;
+            let linker = linker_for(&engine, &component)?;
+            let pre = RedisHandlerPre::new(linker.instantiate_pre(&component)?)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component {id} is not a Redis handler"))?;
+            redis_handlers.insert(id.clone(), (pre, loader.config(id)?));
         }
+
         let http = (!routes.is_empty()).then(|| {
             Arc::new(HttpApp {
                 app_name: manifest.application.name.clone(),
                 app_version: manifest.application.version.clone().unwrap_or_default(),
                 routes,
-                handlers,
+                handlers: http_handlers,
+                services: services.clone(),
+            })
+        });
+        let redis = (!listeners.is_empty()).then(|| {
+            Arc::new(RedisTriggerApp {
+                listeners,
+                handlers: redis_handlers,
                 services: services.clone(),
             })
         });
         Ok(App {
             http,
+            redis,
             services,
             engine,
         })
+    }
+
+    pub fn has_http(&self) -> bool {
+        self.http.is_some()
     }
 
     /// Serves the HTTP trigger until the listener fails.
@@ -116,6 +184,28 @@ impl App {
         match &self.http {
             Some(http) => http.clone().serve(listener).await,
             None => bail!("the selected components have no HTTP trigger"),
+        }
+    }
+
+    /// Runs the Redis triggers; returns (with an error) when a connection drops.
+    pub async fn run_redis(&self) -> anyhow::Result<()> {
+        match &self.redis {
+            Some(redis) => redis.clone().run().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Every trigger; the first to end ends the app, as under `spin up`.
+    pub async fn run(&self, listener: Option<TcpListener>) -> anyhow::Result<()> {
+        let http = async {
+            match listener {
+                Some(l) if self.http.is_some() => self.serve(l).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = http => r,
+            r = self.run_redis() => r,
         }
     }
 

@@ -14,8 +14,12 @@ use crate::manifest::ComponentDef;
 /// The component's bytes with its dependencies composed in.
 pub fn load_component(base: &Path, id: &str, def: &ComponentDef) -> anyhow::Result<Vec<u8>> {
     let source = base.join(&def.source);
-    let bytes = std::fs::read(&source)
-        .with_context(|| format!("component {id}: reading {} (run `cargo xtask build`)", source.display()))?;
+    let bytes = std::fs::read(&source).with_context(|| {
+        format!(
+            "component {id}: reading {} (run `cargo xtask build`)",
+            source.display()
+        )
+    })?;
     if def.dependencies.is_empty() {
         return Ok(bytes);
     }
@@ -34,15 +38,25 @@ pub fn load_component(base: &Path, id: &str, def: &ComponentDef) -> anyhow::Resu
             bail!("component {id}: dependency {name}: only `path` dependencies are supported by the project host");
         };
         if dep.export.is_some() {
-            bail!("component {id}: dependency {name}: `export` is not supported by the project host");
+            bail!(
+                "component {id}: dependency {name}: `export` is not supported by the project host"
+            );
         }
         let dep_path = base.join(path);
         let dep_bytes = std::fs::read(&dep_path)
             .with_context(|| format!("dependency {name}: reading {}", dep_path.display()))?;
-        let package = Package::from_bytes(&format!("spin-dep:d{n}"), None, dep_bytes, graph.types_mut())?;
+        let package = Package::from_bytes(
+            &format!("spin-dep:d{n}"),
+            None,
+            dep_bytes,
+            graph.types_mut(),
+        )?;
         let exports_it = package_exports(&graph, &package, name);
         if !exports_it {
-            bail!("component {id}: dependency {name}: {} does not export it", dep_path.display());
+            bail!(
+                "component {id}: dependency {name}: {} does not export it",
+                dep_path.display()
+            );
         }
         plugs.push(graph.register_package(package)?);
     }

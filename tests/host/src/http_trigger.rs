@@ -53,7 +53,9 @@ impl RouteEntry {
     /// On a match: its priority, and the `:name` captures.
     fn matches(&self, path: &str) -> Option<((u8, usize, usize), Vec<(String, String)>)> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+        if parts.len() < self.segments.len()
+            || (!self.wildcard && parts.len() != self.segments.len())
+        {
             return None;
         }
         let mut captures = Vec::new();
@@ -68,7 +70,10 @@ impl RouteEntry {
             }
         }
         // Exact routes beat wildcards; then more segments, then more literals.
-        Some(((u8::from(!self.wildcard), self.segments.len(), literal), captures))
+        Some((
+            (u8::from(!self.wildcard), self.segments.len(), literal),
+            captures,
+        ))
     }
 
     /// The path below the route's wildcard (`spin-path-info`).
@@ -98,7 +103,9 @@ pub struct HttpApp {
 }
 
 fn body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
-    Full::new(bytes.into()).map_err(|e: Infallible| match e {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|e: Infallible| match e {})
+        .boxed_unsync()
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<HyperOutgoingBody> {
@@ -141,7 +148,8 @@ impl HttpApp {
                         "name": self.app_name, "version": self.app_version, "oci_image_digest": null
                     });
                     let mut r = Response::new(body(info.to_string()));
-                    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+                    r.headers_mut()
+                        .insert("content-type", HeaderValue::from_static("application/json"));
                     r
                 }
                 _ => plain(StatusCode::NOT_FOUND, ""),
@@ -160,7 +168,12 @@ impl HttpApp {
             return Ok(plain(StatusCode::NOT_FOUND, ""));
         };
         // Like Spin, a request without a Host cannot be given a URL.
-        let Some(host) = req.headers().get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string) else {
+        let Some(host) = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+        else {
             anyhow::bail!("request without a Host header");
         };
         let req = with_spin_headers(req, &route, &captures, &host, peer)?;
@@ -182,12 +195,18 @@ impl HttpApp {
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
         let mut store = new_store(pre.engine(), config, self.services.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(tx)?;
         let task = tokio::spawn(async move {
             let result = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
-                proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
             }
             .await;
             // Connections the guest still holds go back to the pool here.
@@ -215,11 +234,16 @@ fn with_spin_headers(
     peer: SocketAddr,
 ) -> anyhow::Result<Request<Incoming>> {
     let path = req.uri().path().to_string();
-    let path_and_query = req.uri().path_and_query().map_or(path.clone(), |p| p.to_string());
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or(path.clone(), |p| p.to_string());
     let component_route = route.route.trim_end_matches("/...").to_string();
     let mut add = |name: &str, value: String| -> anyhow::Result<()> {
-        req.headers_mut()
-            .append(HeaderName::from_bytes(name.as_bytes())?, HeaderValue::from_str(&value)?);
+        req.headers_mut().append(
+            HeaderName::from_bytes(name.as_bytes())?,
+            HeaderValue::from_str(&value)?,
+        );
         Ok(())
     };
     add("spin-full-url", format!("http://{host}{path_and_query}"))?;
@@ -273,8 +297,14 @@ mod tests {
 
     #[test]
     fn path_info_is_below_the_wildcard() {
-        assert_eq!(RouteEntry::new("/...", "a").path_info("/product/1"), "/product/1");
-        assert_eq!(RouteEntry::new("/api/...", "a").path_info("/api/product/1"), "/product/1");
+        assert_eq!(
+            RouteEntry::new("/...", "a").path_info("/product/1"),
+            "/product/1"
+        );
+        assert_eq!(
+            RouteEntry::new("/api/...", "a").path_info("/api/product/1"),
+            "/product/1"
+        );
         assert_eq!(RouteEntry::new("/api/...", "a").path_info("/api"), "");
     }
 

@@ -11,6 +11,10 @@ mod bindings {
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }
 
+mod redis_bindings {
+    include!(concat!(env!("OUT_DIR"), "/redis_bindings.rs"));
+}
+
 pub mod app;
 pub mod compose;
 pub mod http_trigger;
@@ -18,6 +22,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod pg;
 pub mod redis_host;
+pub mod redis_trigger;
 pub mod runtime;
 pub mod stats;
 pub mod variables;

@@ -6,7 +6,9 @@ use clap::Parser;
 use platform_host::{App, AppOptions};
 
 #[derive(Parser)]
-#[command(about = "Run a Spin application on the project's wasmtime host (a stand-in for `spin up`)")]
+#[command(
+    about = "Run a Spin application on the project's wasmtime host (a stand-in for `spin up`)"
+)]
 struct Args {
     /// The application manifest.
     #[arg(long, short = 'f', default_value = "spin.toml")]
@@ -34,10 +36,19 @@ async fn main() -> anyhow::Result<()> {
         use_process_env: true,
         components: args.components,
     })?;
-    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-    tracing::info!("Serving http://{}", listener.local_addr()?);
+    let listener = if app.has_http() {
+        let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+        tracing::info!("Serving http://{}", listener.local_addr()?);
+        Some(listener)
+    } else {
+        None
+    };
     tokio::select! {
-        result = app.serve(listener) => result,
+        result = app.run(listener) => {
+            // A trigger ended: like `spin up`, stop everything and say why.
+            result?;
+            anyhow::bail!("a trigger exited unexpectedly")
+        }
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }

@@ -146,8 +146,8 @@ pub struct Dependency {
 
 impl Manifest {
     pub fn load(path: &Path) -> anyhow::Result<Manifest> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
@@ -178,7 +178,10 @@ impl Manifest {
         }
         for trigger in &self.trigger.http {
             if !self.component.contains_key(&trigger.component) {
-                bail!("http trigger refers to unknown component {:?}", trigger.component);
+                bail!(
+                    "http trigger refers to unknown component {:?}",
+                    trigger.component
+                );
             }
             if let Route::Private { private: false } = trigger.route {
                 bail!("route `private = false` is not allowed");
@@ -186,10 +189,19 @@ impl Manifest {
         }
         for trigger in &self.trigger.redis {
             if !self.component.contains_key(&trigger.component) {
-                bail!("redis trigger refers to unknown component {:?}", trigger.component);
+                bail!(
+                    "redis trigger refers to unknown component {:?}",
+                    trigger.component
+                );
             }
         }
-        if let Some(base) = self.application.trigger.http.as_ref().and_then(|h| h.base.as_deref()) {
+        if let Some(base) = self
+            .application
+            .trigger
+            .http
+            .as_ref()
+            .and_then(|h| h.base.as_deref())
+        {
             if base != "/" {
                 bail!("application.trigger.http.base must be \"/\"");
             }
@@ -203,7 +215,9 @@ fn is_kebab(id: &str) -> bool {
         && id.split('-').all(|part| {
             !part.is_empty()
                 && part.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
 }
 
@@ -238,7 +252,10 @@ a = "{{ a }}"
 
     #[test]
     fn refuses_unknown_keys_like_spin() {
-        let bad = MINIMAL.replace("source = \"web.wasm\"", "source = \"web.wasm\"\nsourcee = 1");
+        let bad = MINIMAL.replace(
+            "source = \"web.wasm\"",
+            "source = \"web.wasm\"\nsourcee = 1",
+        );
         assert!(Manifest::parse(&bad).is_err());
     }
 
@@ -246,7 +263,10 @@ a = "{{ a }}"
     fn variables_need_required_or_default() {
         let bad = MINIMAL.replace("a = { default = \"1\" }", "a = { secret = true }");
         assert!(Manifest::parse(&bad).is_err());
-        let both = MINIMAL.replace("a = { default = \"1\" }", "a = { default = \"1\", required = true }");
+        let both = MINIMAL.replace(
+            "a = { default = \"1\" }",
+            "a = { default = \"1\", required = true }",
+        );
         assert!(Manifest::parse(&both).is_err());
     }
 

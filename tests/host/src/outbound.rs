@@ -55,7 +55,10 @@ impl AllowedHosts {
 
     /// Whether `scheme://host:port` may be reached.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         self.entries.iter().any(|e| {
             e.scheme.as_deref().is_none_or(|s| s == scheme)
                 && match &e.host {
@@ -93,7 +96,11 @@ fn parse_one(pattern: &str) -> anyhow::Result<AllowedHost> {
         h if h.starts_with("*.") => HostPattern::Suffix(h[2..].to_ascii_lowercase()),
         "" => bail!("missing host"),
         h if h.contains('*') => bail!("invalid wildcard in host {h:?}"),
-        h => HostPattern::Exact(h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()),
+        h => HostPattern::Exact(
+            h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+        ),
     };
     let port = match port {
         Some("*") => PortPattern::Any,
@@ -148,7 +155,11 @@ mod tests {
 
     #[test]
     fn wildcards_and_ranges() {
-        let h = hosts(&["https://*.midtrans.com", "*://*:*", "http://a.test:8000..8002"]);
+        let h = hosts(&[
+            "https://*.midtrans.com",
+            "*://*:*",
+            "http://a.test:8000..8002",
+        ]);
         assert!(h.allows("https", "app.sandbox.midtrans.com", 443));
         let h = hosts(&["https://*.midtrans.com", "http://a.test:8000..8002"]);
         assert!(!h.allows("https", "midtrans.com.evil.test", 443));
@@ -164,7 +175,14 @@ mod tests {
 
     #[test]
     fn refuses_what_spin_refuses() {
-        for bad in ["insecure:allow-all", "postgres://h/db", "rediss://h", "*://h", "1http://h", "http://"] {
+        for bad in [
+            "insecure:allow-all",
+            "postgres://h/db",
+            "rediss://h",
+            "*://h",
+            "1http://h",
+            "http://",
+        ] {
             assert!(AllowedHosts::parse(&[bad.to_string()]).is_err(), "{bad}");
         }
     }

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Mutex;
 
 use bytes::BytesMut;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Datelike, Timelike};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use postgres_types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{NoTls, Row};
@@ -39,7 +39,10 @@ pub struct PgPools {
 
 impl PgPools {
     fn pool(&self, address: &str, config: tokio_postgres::Config) -> Result<Pool, String> {
-        let mut pools = self.pools.lock().map_err(|_| "pool lock poisoned".to_string())?;
+        let mut pools = self
+            .pools
+            .lock()
+            .map_err(|_| "pool lock poisoned".to_string())?;
         if let Some(p) = pools.get(address) {
             return Ok(p.clone());
         }
@@ -62,10 +65,17 @@ impl PgPools {
 impl Host for HostState {}
 
 impl HostConnection for HostState {
-    async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
         let config = match tokio_postgres::Config::from_str(&address) {
             Ok(c) => c,
-            Err(e) => return Ok(Err(Error::ConnectionFailed(format!("invalid address: {e}")))),
+            Err(e) => {
+                return Ok(Err(Error::ConnectionFailed(format!(
+                    "invalid address: {e}"
+                ))))
+            }
         };
         let (host, port) = match target(&config) {
             Ok(t) => t,
@@ -129,7 +139,10 @@ impl HostConnection for HostState {
             Err(e) => return Ok(Err(Error::ValueConversionFailed(e))),
         };
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
-        Ok(client.execute(&statement, &refs).await.map_err(query_failed))
+        Ok(client
+            .execute(&statement, &refs)
+            .await
+            .map_err(query_failed))
     }
 
     async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
@@ -153,7 +166,11 @@ impl HostState {
     /// Returns every connection the guest did not drop (it trapped, or
     /// returned while still holding one), checking each for an open transaction.
     pub async fn release_pg_connections(&mut self) {
-        let clients: Vec<Object> = self.pg_clients.iter_mut().filter_map(Option::take).collect();
+        let clients: Vec<Object> = self
+            .pg_clients
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
         for client in clients {
             release(client, &self.services.stats).await;
         }
@@ -165,8 +182,16 @@ impl HostState {
 /// that is a bug Spin would turn into cross-request leakage: count it, log it,
 /// and roll back so later tests are not poisoned.
 async fn release(client: Object, stats: &Stats) {
-    let in_transaction = match client.query_one("SELECT now() = statement_timestamp()", &[]).await {
-        Ok(row) => !row.get::<_, bool>(0),
+    // The simple protocol sends one message, so outside a transaction the
+    // statement and its implicit transaction start at the same instant.
+    let in_transaction = match client
+        .simple_query("SELECT now() = statement_timestamp()")
+        .await
+    {
+        Ok(messages) => messages.iter().any(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("f"),
+            _ => false,
+        }),
         // 25P02: in a failed transaction, every statement is refused.
         Err(e) => e.code().map(|c| c.code()) == Some("25P02"),
     };
@@ -241,9 +266,9 @@ fn to_sql(p: ParameterValue) -> Result<Param, String> {
             DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("invalid timestamp {secs}"))?,
         ),
         ParameterValue::Uuid(v) => Box::new(uuid::Uuid::parse_str(&v).map_err(|e| e.to_string())?),
-        ParameterValue::Jsonb(v) => Box::new(
-            serde_json::from_slice::<serde_json::Value>(&v).map_err(|e| e.to_string())?,
-        ),
+        ParameterValue::Jsonb(v) => {
+            Box::new(serde_json::from_slice::<serde_json::Value>(&v).map_err(|e| e.to_string())?)
+        }
         ParameterValue::Decimal(v) => {
             Box::new(rust_decimal::Decimal::from_str(&v).map_err(|e| e.to_string())?)
         }
@@ -258,14 +283,17 @@ fn to_sql(p: ParameterValue) -> Result<Param, String> {
         ),
         ParameterValue::Interval(i) => Box::new(PgInterval(i.micros, i.days, i.months)),
         ParameterValue::DbNull => Box::new(Null),
-        ParameterValue::RangeInt32(_) | ParameterValue::RangeInt64(_) | ParameterValue::RangeDecimal(_) => {
+        ParameterValue::RangeInt32(_)
+        | ParameterValue::RangeInt64(_)
+        | ParameterValue::RangeDecimal(_) => {
             return Err("range parameters are not supported by the project host".into())
         }
     })
 }
 
 fn date(y: i32, m: u8, d: u8) -> Result<NaiveDate, String> {
-    NaiveDate::from_ymd_opt(y, m.into(), d.into()).ok_or_else(|| format!("invalid date {y}-{m}-{d}"))
+    NaiveDate::from_ymd_opt(y, m.into(), d.into())
+        .ok_or_else(|| format!("invalid date {y}-{m}-{d}"))
 }
 
 fn time(h: u8, m: u8, s: u8, ns: u32) -> Result<NaiveTime, String> {
@@ -278,7 +306,11 @@ fn time(h: u8, m: u8, s: u8, ns: u32) -> Result<NaiveTime, String> {
 struct Null;
 
 impl ToSql for Null {
-    fn to_sql(&self, _: &Type, _: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         Ok(IsNull::Yes)
     }
     fn accepts(_: &Type) -> bool {
@@ -291,7 +323,11 @@ impl ToSql for Null {
 struct PgInterval(i64, i32, i32);
 
 impl ToSql for PgInterval {
-    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         out.extend_from_slice(&self.0.to_be_bytes());
         out.extend_from_slice(&self.1.to_be_bytes());
         out.extend_from_slice(&self.2.to_be_bytes());
@@ -407,9 +443,16 @@ fn convert_value(row: &Row, i: usize, ty: &Type) -> Result<DbValue, String> {
         Type::FLOAT8 => get(row, i, DbValue::Floating64),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get(row, i, DbValue::Str),
         Type::BYTEA => get(row, i, DbValue::Binary),
-        Type::DATE => get(row, i, |d: NaiveDate| DbValue::Date((d.year(), d.month() as u8, d.day() as u8))),
+        Type::DATE => get(row, i, |d: NaiveDate| {
+            DbValue::Date((d.year(), d.month() as u8, d.day() as u8))
+        }),
         Type::TIME => get(row, i, |t: NaiveTime| {
-            DbValue::Time((t.hour() as u8, t.minute() as u8, t.second() as u8, t.nanosecond()))
+            DbValue::Time((
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                t.nanosecond(),
+            ))
         }),
         // Spin reads both through NaiveDateTime, which refuses `timestamptz`:
         // the whole query fails, as it does on Spin 3.6.3.
@@ -428,13 +471,17 @@ fn convert_value(row: &Row, i: usize, ty: &Type) -> Result<DbValue, String> {
         Type::JSONB => get(row, i, |v: serde_json::Value| {
             DbValue::Jsonb(serde_json::to_vec(&v).unwrap_or_default())
         }),
-        Type::NUMERIC => get(row, i, |d: rust_decimal::Decimal| DbValue::Decimal(d.to_string())),
+        Type::NUMERIC => get(row, i, |d: rust_decimal::Decimal| {
+            DbValue::Decimal(d.to_string())
+        }),
         Type::INT4_ARRAY => get(row, i, DbValue::ArrayInt32),
         Type::INT8_ARRAY => get(row, i, DbValue::ArrayInt64),
         Type::NUMERIC_ARRAY => get(row, i, |v: Vec<Option<rust_decimal::Decimal>>| {
             DbValue::ArrayDecimal(v.into_iter().map(|d| d.map(|d| d.to_string())).collect())
         }),
-        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => get(row, i, DbValue::ArrayStr),
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => {
+            get(row, i, DbValue::ArrayStr)
+        }
         Type::INTERVAL => get(row, i, |v: PgInterval| {
             DbValue::Interval(Interval {
                 micros: v.0,

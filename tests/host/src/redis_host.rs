@@ -7,7 +7,9 @@ use redis::aio::MultiplexedConnection;
 use redis::{Cmd, Value};
 use wasmtime::component::Resource;
 
-use crate::bindings::fermyon::spin2_0_0::redis::{Error, Host, HostConnection, RedisParameter, RedisResult};
+use crate::bindings::fermyon::spin2_0_0::redis::{
+    Error, Host, HostConnection, RedisParameter, RedisResult,
+};
 use crate::runtime::HostState;
 use crate::stats::Stats;
 
@@ -39,13 +41,19 @@ pub fn redis_target(address: &str) -> Option<(String, String, u16)> {
 }
 
 impl HostState {
-    fn redis(&mut self, conn: &Resource<RedisConnection>) -> wasmtime::Result<&mut MultiplexedConnection> {
+    fn redis(
+        &mut self,
+        conn: &Resource<RedisConnection>,
+    ) -> wasmtime::Result<&mut MultiplexedConnection> {
         Stats::bump(&self.services.stats.redis_commands);
         Ok(&mut self.table.get_mut(conn)?.conn)
     }
 }
 
-async fn run<T: redis::FromRedisValue>(conn: &mut MultiplexedConnection, cmd: &Cmd) -> Result<T, Error> {
+async fn run<T: redis::FromRedisValue>(
+    conn: &mut MultiplexedConnection,
+    cmd: &Cmd,
+) -> Result<T, Error> {
     cmd.query_async::<T>(conn).await.map_err(|e| {
         if e.kind() == redis::ErrorKind::UnexpectedReturnType {
             Error::TypeError
@@ -56,7 +64,10 @@ async fn run<T: redis::FromRedisValue>(conn: &mut MultiplexedConnection, cmd: &C
 }
 
 impl HostConnection for HostState {
-    async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
         let Some((scheme, host, port)) = redis_target(&address) else {
             return Ok(Err(Error::InvalidAddress));
         };
@@ -80,42 +91,82 @@ impl HostConnection for HostState {
         Ok(Ok(self.table.push(RedisConnection { conn })?))
     }
 
-    async fn publish(&mut self, c: Resource<RedisConnection>, channel: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn publish(
+        &mut self,
+        c: Resource<RedisConnection>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let conn = self.redis(&c)?;
-        Ok(run::<i64>(conn, redis::cmd("PUBLISH").arg(channel).arg(payload)).await.map(|_| ()))
+        Ok(
+            run::<i64>(conn, redis::cmd("PUBLISH").arg(channel).arg(payload))
+                .await
+                .map(|_| ()),
+        )
     }
 
-    async fn get(&mut self, c: Resource<RedisConnection>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+    async fn get(
+        &mut self,
+        c: Resource<RedisConnection>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let conn = self.redis(&c)?;
         Ok(run(conn, redis::cmd("GET").arg(key)).await)
     }
 
-    async fn set(&mut self, c: Resource<RedisConnection>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn set(
+        &mut self,
+        c: Resource<RedisConnection>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let conn = self.redis(&c)?;
         Ok(run::<()>(conn, redis::cmd("SET").arg(key).arg(value)).await)
     }
 
-    async fn incr(&mut self, c: Resource<RedisConnection>, key: String) -> wasmtime::Result<Result<i64, Error>> {
+    async fn incr(
+        &mut self,
+        c: Resource<RedisConnection>,
+        key: String,
+    ) -> wasmtime::Result<Result<i64, Error>> {
         let conn = self.redis(&c)?;
         Ok(run(conn, redis::cmd("INCR").arg(key)).await)
     }
 
-    async fn del(&mut self, c: Resource<RedisConnection>, keys: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn del(
+        &mut self,
+        c: Resource<RedisConnection>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let conn = self.redis(&c)?;
         Ok(run(conn, redis::cmd("DEL").arg(keys)).await)
     }
 
-    async fn sadd(&mut self, c: Resource<RedisConnection>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn sadd(
+        &mut self,
+        c: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let conn = self.redis(&c)?;
         Ok(run(conn, redis::cmd("SADD").arg(key).arg(values)).await)
     }
 
-    async fn smembers(&mut self, c: Resource<RedisConnection>, key: String) -> wasmtime::Result<Result<Vec<String>, Error>> {
+    async fn smembers(
+        &mut self,
+        c: Resource<RedisConnection>,
+        key: String,
+    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let conn = self.redis(&c)?;
         Ok(run(conn, redis::cmd("SMEMBERS").arg(key)).await)
     }
 
-    async fn srem(&mut self, c: Resource<RedisConnection>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn srem(
+        &mut self,
+        c: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let conn = self.redis(&c)?;
         Ok(run(conn, redis::cmd("SREM").arg(key).arg(values)).await)
     }
@@ -198,7 +249,10 @@ mod tests {
     fn flattens_nested_arrays() {
         let mut out = Vec::new();
         flatten(
-            Value::Array(vec![Value::Int(1), Value::Array(vec![Value::BulkString(b"a".to_vec()), Value::Nil])]),
+            Value::Array(vec![
+                Value::Int(1),
+                Value::Array(vec![Value::BulkString(b"a".to_vec()), Value::Nil]),
+            ]),
             &mut out,
         )
         .unwrap();

@@ -11,7 +11,9 @@ use deadpool_postgres::Object;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
 
 use crate::outbound::{default_port, AllowedHosts};
 use crate::pg::PgPools;
@@ -101,13 +103,20 @@ impl WasiHttpHooks for OutboundHttp {
         request: hyper::Request<WasiBody>,
         options: Option<RequestOptions>,
         _io: IoFuture,
-    ) -> Box<dyn Future<Output = wasmtime_wasi_http::Result<(hyper::Response<WasiBody>, IoFuture)>> + Send> {
+    ) -> Box<
+        dyn Future<Output = wasmtime_wasi_http::Result<(hyper::Response<WasiBody>, IoFuture)>>
+            + Send,
+    > {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
-        let port = uri.port_u16().or_else(|| default_port(&scheme)).unwrap_or(0);
+        let port = uri
+            .port_u16()
+            .or_else(|| default_port(&scheme))
+            .unwrap_or(0);
         // Service chaining (`*.spin.internal`) is not implemented by this host.
-        let allowed = !host.ends_with(".spin.internal") && self.config.allowed.allows(&scheme, &host, port);
+        let allowed =
+            !host.ends_with(".spin.internal") && self.config.allowed.allows(&scheme, &host, port);
         if !allowed {
             Stats::bump(&self.services.stats.outbound_denied);
             tracing::warn!(component = %self.config.id, %scheme, %host, port, "outbound HTTP denied");
@@ -117,7 +126,10 @@ impl WasiHttpHooks for OutboundHttp {
         Box::new(async move {
             use http_body_util::BodyExt;
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
         })
     }
 }
@@ -141,7 +153,11 @@ pub fn compile(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
         h.finish()
     };
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(c) = cache.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.get(&key) {
+    if let Some(c) = cache
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .get(&key)
+    {
         return Ok(c.clone());
     }
     let component = Component::from_binary(engine, bytes)?;
@@ -159,11 +175,67 @@ pub fn linker_for(engine: &Engine, component: &Component) -> anyhow::Result<Link
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     crate::bindings::Host_::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    linker.define_unknown_imports_as_traps(component)?;
+    stub_unimplemented(&mut linker, engine, component)?;
     Ok(linker)
 }
 
-pub fn new_store(engine: &Engine, config: Arc<ComponentConfig>, services: Arc<Services>) -> Store<HostState> {
+/// WASI interfaces wasmtime provides (any 0.2.x the component names).
+const WASI_PROVIDED: &[&str] = &[
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+    "wasi:http/",
+];
+/// Spin interfaces this host implements.
+const SPIN_PROVIDED: &[&str] = &[
+    "fermyon:spin/variables@2.0.0",
+    "fermyon:spin/redis@2.0.0",
+    "spin:postgres/postgres@4.0.0",
+];
+
+/// Links every other import (key-value, SQLite, MySQL, MQTT, LLM, …) as
+/// functions that trap when called. Not `define_unknown_imports_as_traps`:
+/// it matches names exactly, so it would shadow the semver-compatible WASI
+/// the linker already has (`wasi:cli/stderr@0.2.6` vs wasmtime's 0.2.12).
+fn stub_unimplemented(
+    linker: &mut Linker<HostState>,
+    engine: &Engine,
+    component: &Component,
+) -> anyhow::Result<()> {
+    use wasmtime::component::types::ComponentItem;
+    use wasmtime::component::ResourceType;
+    for (name, import) in component.component_type().imports(engine) {
+        if WASI_PROVIDED.iter().any(|p| name.starts_with(p)) || SPIN_PROVIDED.contains(&name) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = import.ty else {
+            anyhow::bail!("unsupported top-level import {name}");
+        };
+        let mut stub = linker.instance(name)?;
+        for (export, item) in instance.exports(engine) {
+            let qualified = format!("{name}#{export}");
+            match item.ty {
+                ComponentItem::ComponentFunc(_) => stub.func_new(export, move |_, _, _, _| {
+                    wasmtime::bail!("`{qualified}` is not implemented by the project host")
+                })?,
+                ComponentItem::Resource(_) => {
+                    stub.resource(export, ResourceType::host::<()>(), |_, _| Ok(()))?
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn new_store(
+    engine: &Engine,
+    config: Arc<ComponentConfig>,
+    services: Arc<Services>,
+) -> Store<HostState> {
     Stats::bump(&services.stats.instances);
     Store::new(engine, HostState::new(config, services))
 }

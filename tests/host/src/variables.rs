@@ -11,7 +11,9 @@ use crate::manifest::VariableDef;
 /// Names: `[a-z][a-z0-9_]*`, single underscores, not ending in `_` (Spin's rule).
 pub fn check_name(name: &str) -> anyhow::Result<()> {
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !name.contains("__")
         && !name.ends_with('_');
     if ok {
@@ -112,8 +114,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(r.get("db_host"), Some("db.internal"));
-        assert_eq!(r.expand("postgres://{{ db_host }}:5432").unwrap(), "postgres://db.internal:5432");
-        assert_eq!(r.expand("{{db_host}}-{{ jwt_secret }}").unwrap(), "db.internal-s");
+        assert_eq!(
+            r.expand("postgres://{{ db_host }}:5432").unwrap(),
+            "postgres://db.internal:5432"
+        );
+        assert_eq!(
+            r.expand("{{db_host}}-{{ jwt_secret }}").unwrap(),
+            "db.internal-s"
+        );
     }
 
     #[test]

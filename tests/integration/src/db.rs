@@ -34,18 +34,32 @@ impl TestDatabase {
             "it_{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
         );
-        let (client, conn) = tokio_postgres::connect(&admin_url, NoTls).await.expect("connect to Postgres");
+        let (client, conn) = tokio_postgres::connect(&admin_url, NoTls)
+            .await
+            .expect("connect to Postgres");
         tokio::spawn(conn);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
         let password = config
             .get_password()
             .map(|p| format!(":{}", String::from_utf8_lossy(p)))
             .unwrap_or_default();
         let url = format!("postgres://{user}{password}@{host}:{port}/{name}?sslmode=disable");
         migrate::migrate(&url).await.expect("migrations apply");
-        TestDatabase { name, url, host, port, admin_url }
+        TestDatabase {
+            name,
+            url,
+            host,
+            port,
+            admin_url,
+        }
     }
 
     pub async fn client(&self) -> tokio_postgres::Client {
@@ -61,11 +75,16 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs outside any async context we may block: use a thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok((client, conn)) = tokio_postgres::connect(&admin_url, NoTls).await {
                     tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         })

@@ -47,7 +47,9 @@ impl Reply {
     }
 
     pub fn error(&self) -> &str {
-        self.json["error"].as_str().unwrap_or_else(|| panic!("no error message in {:?}", self.json))
+        self.json["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message in {:?}", self.json))
     }
 }
 
@@ -63,14 +65,29 @@ impl TestEnv {
         let mut env = HashMap::from([
             ("SPIN_VARIABLE_DATABASE_URL".to_string(), db.url.clone()),
             ("SPIN_VARIABLE_DATABASE_HOST".to_string(), db.host.clone()),
-            ("SPIN_VARIABLE_DATABASE_PORT".to_string(), db.port.to_string()),
+            (
+                "SPIN_VARIABLE_DATABASE_PORT".to_string(),
+                db.port.to_string(),
+            ),
             ("SPIN_VARIABLE_REDIS_URL".to_string(), redis.url()),
-            ("SPIN_VARIABLE_REDIS_HOST".to_string(), "127.0.0.1".to_string()),
-            ("SPIN_VARIABLE_REDIS_PORT".to_string(), redis.port.to_string()),
-            ("SPIN_VARIABLE_JWT_SECRET".to_string(), JWT_SECRET.to_string()),
+            (
+                "SPIN_VARIABLE_REDIS_HOST".to_string(),
+                "127.0.0.1".to_string(),
+            ),
+            (
+                "SPIN_VARIABLE_REDIS_PORT".to_string(),
+                redis.port.to_string(),
+            ),
+            (
+                "SPIN_VARIABLE_JWT_SECRET".to_string(),
+                JWT_SECRET.to_string(),
+            ),
         ]);
         for (name, value) in variables {
-            env.insert(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), value.to_string());
+            env.insert(
+                format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()),
+                value.to_string(),
+            );
         }
         let app = Arc::new(
             App::load(AppOptions {
@@ -102,7 +119,11 @@ impl TestEnv {
     }
 
     pub fn token(user_id: i64, admin: bool) -> String {
-        let role = if admin { auth_core::Role::Admin } else { auth_core::Role::Customer };
+        let role = if admin {
+            auth_core::Role::Admin
+        } else {
+            auth_core::Role::Customer
+        };
         auth_core::issue_access_token(JWT_SECRET.as_bytes(), user_id, role, 900).unwrap()
     }
 
@@ -115,7 +136,13 @@ impl TestEnv {
     }
 
     /// Sends a request; the response is checked against the OpenAPI document.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{}", self.base, path));
@@ -123,7 +150,9 @@ impl TestEnv {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         self.send(method, path, req).await
     }
@@ -138,13 +167,24 @@ impl TestEnv {
             Value::Null
         } else {
             serde_json::from_slice(&raw).unwrap_or_else(|_| {
-                panic!("{method} {path}: {status} with a non-JSON body: {}", String::from_utf8_lossy(&raw))
+                panic!(
+                    "{method} {path}: {status} with a non-JSON body: {}",
+                    String::from_utf8_lossy(&raw)
+                )
             })
         };
         assert_ne!(status, 500, "{method} {path} answered 500: {json}");
-        assert!(headers.contains_key("x-request-id"), "{method} {path}: no x-request-id");
+        assert!(
+            headers.contains_key("x-request-id"),
+            "{method} {path}: no x-request-id"
+        );
         openapi::check(method, path, status, &json);
-        Reply { status, headers, json, raw }
+        Reply {
+            status,
+            headers,
+            json,
+            raw,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -155,7 +195,10 @@ impl TestEnv {
     pub fn assert_clean(&self) {
         let s = self.stats();
         assert_eq!(s.traps, 0, "a component trapped: {s:?}");
-        assert_eq!(s.leaked_transactions, 0, "a transaction outlived its request: {s:?}");
+        assert_eq!(
+            s.leaked_transactions, 0,
+            "a transaction outlived its request: {s:?}"
+        );
     }
 }
 

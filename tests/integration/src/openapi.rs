@@ -9,7 +9,8 @@ fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let path = crate::workspace_root().join("openapi/openapi.json");
-        serde_json::from_slice(&std::fs::read(path).expect("openapi.json")).expect("openapi.json is JSON")
+        serde_json::from_slice(&std::fs::read(path).expect("openapi.json"))
+            .expect("openapi.json is JSON")
     })
 }
 
@@ -17,16 +18,25 @@ fn document() -> &'static Value {
 fn template_for(path: &str) -> Option<String> {
     let path = path.split('?').next().unwrap_or(path);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    document()["paths"].as_object()?.keys().find_map(|template| {
-        let t: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        let same = t.len() == parts.len()
-            && t.iter().zip(&parts).all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a == b);
-        same.then(|| template.clone())
-    })
+    document()["paths"]
+        .as_object()?
+        .keys()
+        .find_map(|template| {
+            let t: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+            let same = t.len() == parts.len()
+                && t.iter()
+                    .zip(&parts)
+                    .all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a == b);
+            same.then(|| template.clone())
+        })
 }
 
 fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1").replace('{', "%7B").replace('}', "%7D")
+    segment
+        .replace('~', "~0")
+        .replace('/', "~1")
+        .replace('{', "%7B")
+        .replace('}', "%7D")
 }
 
 /// JSON pointer (as a URI fragment) to the schema of a documented response.
@@ -44,9 +54,16 @@ fn schema_pointer(method: &str, template: &str, status: u16) -> Option<String> {
         "{method} {template} answered {status}, which openapi.json does not document"
     );
     let (base, response) = match response["$ref"].as_str() {
-        Some(r) => (r.trim_start_matches('#').to_string(), &doc["components"]["responses"][r.rsplit('/').next().unwrap()]),
+        Some(r) => (
+            r.trim_start_matches('#').to_string(),
+            &doc["components"]["responses"][r.rsplit('/').next().unwrap()],
+        ),
         None => (
-            format!("/paths/{}/{}/responses/{status}", escape(template), method.to_ascii_lowercase()),
+            format!(
+                "/paths/{}/{}/responses/{status}",
+                escape(template),
+                method.to_ascii_lowercase()
+            ),
             response,
         ),
     };
@@ -68,7 +85,10 @@ fn validate(pointer: &str, body: &Value) -> Result<(), String> {
             .map_err(|e| format!("schema {pointer}: {e}"))?;
         cache.insert(pointer.to_string(), validator);
     }
-    let errors: Vec<String> = cache[pointer].iter_errors(body).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = cache[pointer]
+        .iter_errors(body)
+        .map(|e| e.to_string())
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {
@@ -82,7 +102,10 @@ pub fn check(method: &str, path: &str, status: u16, body: &Value) {
         Some(template) => match schema_pointer(method, &template, status) {
             Some(pointer) => validate(&pointer, body),
             None => {
-                assert!(body.is_null(), "{method} {path}: {status} should have no body, got {body}");
+                assert!(
+                    body.is_null(),
+                    "{method} {path}: {status} should have no body, got {body}"
+                );
                 Ok(())
             }
         },

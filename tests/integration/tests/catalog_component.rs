@@ -30,7 +30,8 @@ impl Catalog {
     fn new(db: &TestDatabase, redis: &RedisServer) -> Catalog {
         let engine = engine().unwrap();
         let path = integration::workspace_root().join("target/wasm32-wasip2/release/catalog.wasm");
-        let component = Component::from_file(&engine, path).expect("catalog.wasm (run `cargo xtask build`)");
+        let component =
+            Component::from_file(&engine, path).expect("catalog.wasm (run `cargo xtask build`)");
         let config = Arc::new(ComponentConfig {
             id: "catalog".into(),
             variables: HashMap::from([
@@ -44,20 +45,32 @@ impl Catalog {
             ])
             .unwrap(),
         });
-        Catalog { engine, component, config, services: Arc::new(Services::default()) }
+        Catalog {
+            engine,
+            component,
+            config,
+            services: Arc::new(Services::default()),
+        }
     }
 
     /// A fresh instance, as Spin gives every request.
     async fn instance(&self) -> (wasmtime::Store<platform_host::HostState>, CatalogService) {
         let mut store = new_store(&self.engine, self.config.clone(), self.services.clone());
         let linker = linker_for(&self.engine, &self.component).unwrap();
-        let svc = CatalogService::instantiate_async(&mut store, &self.component, &linker).await.unwrap();
+        let svc = CatalogService::instantiate_async(&mut store, &self.component, &linker)
+            .await
+            .unwrap();
         (store, svc)
     }
 }
 
 fn input(name: &str, price: i64, stock: i32) -> ProductInput {
-    ProductInput { name: name.into(), description: String::new(), price, stock }
+    ProductInput {
+        name: name.into(),
+        description: String::new(),
+        price,
+        stock,
+    }
 }
 
 #[tokio::test]
@@ -68,16 +81,30 @@ async fn exported_functions_work_against_real_backends() {
 
     let (mut store, svc) = catalog.instance().await;
     let api = svc.shop_platform_catalog();
-    let created = api.call_create_product(&mut store, &input("  Teh  ", 5000, 9)).await.unwrap().unwrap();
+    let created = api
+        .call_create_product(&mut store, &input("  Teh  ", 5000, 9))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(created.name, "Teh", "the service trims names itself");
     assert!(created.created_at.ends_with('Z'));
 
     let (mut store, svc) = catalog.instance().await;
     let api = svc.shop_platform_catalog();
-    let got = api.call_get_product(&mut store, created.id).await.unwrap().unwrap();
+    let got = api
+        .call_get_product(&mut store, created.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.price, 5000);
     let page = api
-        .call_list_products(&mut store, PageRequest { page: 1, page_size: 10 })
+        .call_list_products(
+            &mut store,
+            PageRequest {
+                page: 1,
+                page_size: 10,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -90,12 +117,21 @@ async fn exported_functions_work_against_real_backends() {
         .unwrap()
         .unwrap();
     assert_eq!((updated.price, updated.stock), (7000, 2));
-    api.call_delete_product(&mut store, created.id).await.unwrap().unwrap();
+    api.call_delete_product(&mut store, created.id)
+        .await
+        .unwrap()
+        .unwrap();
     drop(store);
 
     // The row is soft-deleted: gone from the catalog, kept for order history.
     let client = db.client().await;
-    let row = client.query_one("SELECT deleted_at IS NOT NULL FROM products WHERE id = $1", &[&created.id]).await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT deleted_at IS NOT NULL FROM products WHERE id = $1",
+            &[&created.id],
+        )
+        .await
+        .unwrap();
     assert!(row.get::<_, bool>(0));
     assert_eq!(catalog.services.stats.snapshot().leaked_transactions, 0);
 }
@@ -107,19 +143,44 @@ async fn exported_functions_validate_their_input() {
     let catalog = Catalog::new(&db, &redis);
     let (mut store, svc) = catalog.instance().await;
     let api = svc.shop_platform_catalog();
-    let err = api.call_create_product(&mut store, &input("x", -1, 1)).await.unwrap().unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(ref m) if m.contains("price")), "{err:?}");
-    let err = api.call_create_product(&mut store, &input("x", 1, -1)).await.unwrap().unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
-    let err = api.call_get_product(&mut store, 987654).await.unwrap().unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
     let err = api
-        .call_list_products(&mut store, PageRequest { page: 1, page_size: 0 })
+        .call_create_product(&mut store, &input("x", -1, 1))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(ref m) if m.contains("price")),
+        "{err:?}"
+    );
+    let err = api
+        .call_create_product(&mut store, &input("x", 1, -1))
         .await
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
-    let err = api.call_update_product(&mut store, 987654, &input("x", 1, 1)).await.unwrap().unwrap_err();
+    let err = api
+        .call_get_product(&mut store, 987654)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    let err = api
+        .call_list_products(
+            &mut store,
+            PageRequest {
+                page: 1,
+                page_size: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let err = api
+        .call_update_product(&mut store, 987654, &input("x", 1, 1))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 }
 
@@ -130,10 +191,22 @@ async fn database_outage_is_unavailable_not_a_trap() {
     let mut catalog = Catalog::new(&db, &redis);
     let mut config = (*catalog.config).clone();
     // Allowed, but nothing listens there.
-    config.variables.insert("database_url".into(), "postgres://postgres@127.0.0.1:1/nope?sslmode=disable".into());
-    config.allowed = AllowedHosts::parse(&["postgres://127.0.0.1:1".to_string(), format!("redis://127.0.0.1:{}", redis.port)]).unwrap();
+    config.variables.insert(
+        "database_url".into(),
+        "postgres://postgres@127.0.0.1:1/nope?sslmode=disable".into(),
+    );
+    config.allowed = AllowedHosts::parse(&[
+        "postgres://127.0.0.1:1".to_string(),
+        format!("redis://127.0.0.1:{}", redis.port),
+    ])
+    .unwrap();
     catalog.config = Arc::new(config);
     let (mut store, svc) = catalog.instance().await;
-    let err = svc.shop_platform_catalog().call_get_product(&mut store, 1).await.unwrap().unwrap_err();
+    let err = svc
+        .shop_platform_catalog()
+        .call_get_product(&mut store, 1)
+        .await
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
 }

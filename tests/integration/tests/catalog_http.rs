@@ -9,7 +9,14 @@ fn product(name: &str, price: i64, stock: i64) -> Value {
 }
 
 async fn create(env: &TestEnv, name: &str, price: i64, stock: i64) -> Value {
-    let r = env.call("POST", "/product", Some(&TestEnv::admin()), Some(product(name, price, stock))).await;
+    let r = env
+        .call(
+            "POST",
+            "/product",
+            Some(&TestEnv::admin()),
+            Some(product(name, price, stock)),
+        )
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.json);
     r.json["product"].clone()
 }
@@ -47,7 +54,12 @@ async fn product_lifecycle() {
 
     let admin = TestEnv::admin();
     let r = env
-        .call("PUT", &format!("/product/{id}"), Some(&admin), Some(product("Kopi Luwak Premium", 300_000, 5)))
+        .call(
+            "PUT",
+            &format!("/product/{id}"),
+            Some(&admin),
+            Some(product("Kopi Luwak Premium", 300_000, 5)),
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["product"]["name"], "Kopi Luwak Premium");
@@ -57,7 +69,9 @@ async fn product_lifecycle() {
     let r = env.get("/product").await;
     assert_eq!(r.json["products"][0]["name"], "Kopi Luwak Premium");
 
-    let r = env.call("DELETE", &format!("/product/{id}"), Some(&admin), None).await;
+    let r = env
+        .call("DELETE", &format!("/product/{id}"), Some(&admin), None)
+        .await;
     assert_eq!(r.status, 204);
     assert!(r.raw.is_empty());
     let r = env.get(&format!("/product/{id}")).await;
@@ -65,7 +79,9 @@ async fn product_lifecycle() {
     assert_eq!(r.error(), format!("Product {id} not found"));
     let r = env.get("/product").await;
     assert_eq!(r.json["total"], 0);
-    let r = env.call("DELETE", &format!("/product/{id}"), Some(&admin), None).await;
+    let r = env
+        .call("DELETE", &format!("/product/{id}"), Some(&admin), None)
+        .await;
     assert_eq!(r.status, 404);
     env.assert_clean();
 }
@@ -75,14 +91,26 @@ async fn pages_are_newest_first_and_do_not_overlap() {
     let env = TestEnv::start().await;
     let mut ids = Vec::new();
     for i in 0..20 {
-        ids.push(create(&env, &format!("p{i}"), 1000 + i, 1).await["id"].as_i64().unwrap());
+        ids.push(
+            create(&env, &format!("p{i}"), 1000 + i, 1).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     ids.reverse();
     let page = |r: &integration::Reply| -> Vec<i64> {
-        r.json["products"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect()
+        r.json["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect()
     };
     let first = env.get("/product").await;
-    assert_eq!((first.json["page"].clone(), first.json["page_size"].clone()), (json!(1), json!(15)));
+    assert_eq!(
+        (first.json["page"].clone(), first.json["page_size"].clone()),
+        (json!(1), json!(15))
+    );
     assert_eq!(first.json["total"], 20);
     assert_eq!(page(&first), ids[..15]);
     let second = env.get("/product?page=2").await;
@@ -103,17 +131,36 @@ async fn cache_is_filled_and_invalidated_precisely() {
     env.get(&format!("/product/{a}")).await;
     env.get(&format!("/product/{b}")).await;
     let mut redis = env.redis.client();
-    let cached: Option<String> = redis::cmd("GET").arg(format!("catalog:product:{a}")).query(&mut redis).unwrap();
+    let cached: Option<String> = redis::cmd("GET")
+        .arg(format!("catalog:product:{a}"))
+        .query(&mut redis)
+        .unwrap();
     let cached: Value = serde_json::from_str(&cached.expect("product a is cached")).unwrap();
     assert_eq!(cached["name"], "a");
-    let ttl: i64 = redis::cmd("TTL").arg(format!("catalog:product:{a}")).query(&mut redis).unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("catalog:product:{a}"))
+        .query(&mut redis)
+        .unwrap();
     assert!((590..=600).contains(&ttl), "ttl {ttl}");
 
-    let r = env.call("PUT", &format!("/product/{a}"), Some(&TestEnv::admin()), Some(product("a2", 11, 1))).await;
+    let r = env
+        .call(
+            "PUT",
+            &format!("/product/{a}"),
+            Some(&TestEnv::admin()),
+            Some(product("a2", 11, 1)),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    let gone: Option<String> = redis::cmd("GET").arg(format!("catalog:product:{a}")).query(&mut redis).unwrap();
+    let gone: Option<String> = redis::cmd("GET")
+        .arg(format!("catalog:product:{a}"))
+        .query(&mut redis)
+        .unwrap();
     assert!(gone.is_none(), "a's key is invalidated");
-    let kept: Option<String> = redis::cmd("GET").arg(format!("catalog:product:{b}")).query(&mut redis).unwrap();
+    let kept: Option<String> = redis::cmd("GET")
+        .arg(format!("catalog:product:{b}"))
+        .query(&mut redis)
+        .unwrap();
     assert!(kept.is_some(), "b's key is untouched");
     env.assert_clean();
 }
@@ -121,7 +168,9 @@ async fn cache_is_filled_and_invalidated_precisely() {
 #[tokio::test]
 async fn catalog_reads_survive_redis_going_away() {
     let mut env = TestEnv::start().await;
-    let id = create(&env, "sturdy", 5000, 3).await["id"].as_i64().unwrap();
+    let id = create(&env, "sturdy", 5000, 3).await["id"]
+        .as_i64()
+        .unwrap();
     env.get(&format!("/product/{id}")).await;
     env.redis.stop();
     let r = env.get(&format!("/product/{id}")).await;
@@ -133,7 +182,14 @@ async fn catalog_reads_survive_redis_going_away() {
     assert_eq!(r.status, 503);
     assert_eq!(r.error(), "redis is unavailable");
     // Writes still work (the limiter and the cache step aside).
-    let r = env.call("POST", "/product", Some(&TestEnv::admin()), Some(product("offline", 1, 1))).await;
+    let r = env
+        .call(
+            "POST",
+            "/product",
+            Some(&TestEnv::admin()),
+            Some(product("offline", 1, 1)),
+        )
+        .await;
     assert_eq!(r.status, 201);
     env.redis.resume();
     let r = env.get("/health/ready").await;
@@ -149,21 +205,47 @@ async fn writes_need_an_administrator() {
     let body = Some(product("x", 1, 1));
     let r = env.call("POST", "/product", None, body.clone()).await;
     assert_eq!((r.status, r.error()), (401, "Missing bearer token"));
-    let r = env.call("POST", "/product", Some("not-a-jwt"), body.clone()).await;
+    let r = env
+        .call("POST", "/product", Some("not-a-jwt"), body.clone())
+        .await;
     assert_eq!((r.status, r.error()), (401, "Invalid or expired token"));
-    let forged = auth_core::issue_access_token(b"another-secret-another-secret-xx", 1, auth_core::Role::Admin, 900).unwrap();
-    let r = env.call("POST", "/product", Some(&forged), body.clone()).await;
+    let forged = auth_core::issue_access_token(
+        b"another-secret-another-secret-xx",
+        1,
+        auth_core::Role::Admin,
+        900,
+    )
+    .unwrap();
+    let r = env
+        .call("POST", "/product", Some(&forged), body.clone())
+        .await;
     assert_eq!(r.status, 401);
-    let r = env.call("POST", "/product", Some(&TestEnv::customer()), body.clone()).await;
+    let r = env
+        .call("POST", "/product", Some(&TestEnv::customer()), body.clone())
+        .await;
     assert_eq!((r.status, r.error()), (403, "Administrator role required"));
-    let r = env.call("PUT", "/product/1", Some(&TestEnv::customer()), body.clone()).await;
+    let r = env
+        .call(
+            "PUT",
+            "/product/1",
+            Some(&TestEnv::customer()),
+            body.clone(),
+        )
+        .await;
     assert_eq!(r.status, 403);
     let r = env.call("DELETE", "/product/1", None, None).await;
     assert_eq!(r.status, 401);
-    let basic = env.http.post(format!("{}/product", env.base)).header("authorization", "Basic YTpi");
+    let basic = env
+        .http
+        .post(format!("{}/product", env.base))
+        .header("authorization", "Basic YTpi");
     let r = env.send("POST", "/product", basic).await;
     assert_eq!(r.status, 401);
-    assert_eq!(env.get("/product").await.json["total"], 0, "nothing was written");
+    assert_eq!(
+        env.get("/product").await.json["total"],
+        0,
+        "nothing was written"
+    );
     env.assert_clean();
 }
 
@@ -194,20 +276,41 @@ async fn bad_input_gets_the_contract_error() {
         let r = env.send("POST", "/product", raw(body)).await;
         assert_eq!(r.status, 400, "{body}: {:?}", r.json);
     }
-    for path in ["/product?page=0", "/product?page_size=0", "/product?page_size=1000000", "/product?page=abc"] {
+    for path in [
+        "/product?page=0",
+        "/product?page_size=0",
+        "/product?page_size=1000000",
+        "/product?page=abc",
+    ] {
         let r = env.get(path).await;
         assert_eq!(r.status, 400, "{path}");
     }
-    for path in ["/product/abc", "/product/-1", "/product/0", "/product/1.5", "/product/99999999999999999999"] {
+    for path in [
+        "/product/abc",
+        "/product/-1",
+        "/product/0",
+        "/product/1.5",
+        "/product/99999999999999999999",
+    ] {
         let r = env.get(path).await;
         assert_eq!(r.status, 400, "{path}");
     }
     let r = env.get("/product/424242").await;
     assert_eq!(r.status, 404);
-    let r = env.call("PUT", "/product/424242", Some(&admin), Some(product("x", 1, 1))).await;
+    let r = env
+        .call(
+            "PUT",
+            "/product/424242",
+            Some(&admin),
+            Some(product("x", 1, 1)),
+        )
+        .await;
     assert_eq!(r.status, 404);
 
-    let huge = format!(r#"{{"name":"x","description":"{}","price":1,"stock":1}}"#, "a".repeat(2 * 1024 * 1024));
+    let huge = format!(
+        r#"{{"name":"x","description":"{}","price":1,"stock":1}}"#,
+        "a".repeat(2 * 1024 * 1024)
+    );
     let r = env.send("POST", "/product", raw(&huge)).await;
     assert_eq!(r.status, 413);
     let chunked = env
@@ -215,11 +318,20 @@ async fn bad_input_gets_the_contract_error() {
         .post(format!("{}/product", env.base))
         .bearer_auth(&admin)
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_stream(huge.into_bytes())));
+        .body(reqwest::Body::wrap_stream(futures_stream(
+            huge.into_bytes(),
+        )));
     let r = env.send("POST", "/product", chunked).await;
-    assert_eq!(r.status, 413, "a chunked body without Content-Length is bounded too");
+    assert_eq!(
+        r.status, 413,
+        "a chunked body without Content-Length is bounded too"
+    );
 
-    let text = env.http.post(format!("{}/product", env.base)).bearer_auth(&admin).body("{}");
+    let text = env
+        .http
+        .post(format!("{}/product", env.base))
+        .bearer_auth(&admin)
+        .body("{}");
     let r = env.send("POST", "/product", text).await;
     assert_eq!(r.status, 415);
 
@@ -228,7 +340,11 @@ async fn bad_input_gets_the_contract_error() {
     let r = env.call("PATCH", "/product/1", Some(&admin), None).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET, PUT, DELETE"));
-    assert_eq!(env.get("/product").await.json["total"], 0, "nothing was written");
+    assert_eq!(
+        env.get("/product").await.json["total"],
+        0,
+        "nothing was written"
+    );
     env.assert_clean();
 }
 

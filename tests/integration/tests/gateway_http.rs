@@ -10,13 +10,20 @@ fn body() -> Option<serde_json::Value> {
 
 #[tokio::test]
 async fn product_writes_are_rate_limited_per_user() {
-    let env = TestEnv::start_with(&[("rate_limit_capacity", "3"), ("rate_limit_refill_per_sec", "1")]).await;
+    let env = TestEnv::start_with(&[
+        ("rate_limit_capacity", "3"),
+        ("rate_limit_refill_per_sec", "1"),
+    ])
+    .await;
     let admin = TestEnv::admin();
     for remaining in [2, 1, 0] {
         let r = env.call("POST", "/product", Some(&admin), body()).await;
         assert_eq!(r.status, 201);
         assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
-        assert_eq!(r.header("x-ratelimit-remaining"), Some(remaining.to_string().as_str()));
+        assert_eq!(
+            r.header("x-ratelimit-remaining"),
+            Some(remaining.to_string().as_str())
+        );
     }
     let r = env.call("POST", "/product", Some(&admin), body()).await;
     assert_eq!(r.status, 429);
@@ -38,14 +45,31 @@ async fn product_writes_are_rate_limited_per_user() {
 #[tokio::test]
 async fn request_ids_are_echoed_or_made() {
     let env = TestEnv::start().await;
-    let r = env.send("GET", "/health", env.http.get(format!("{}/health", env.base)).header("x-request-id", "abc-123")).await;
+    let r = env
+        .send(
+            "GET",
+            "/health",
+            env.http
+                .get(format!("{}/health", env.base))
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
     assert_eq!(r.header("x-request-id"), Some("abc-123"));
     let r = env
-        .send("GET", "/health", env.http.get(format!("{}/health", env.base)).header("x-request-id", "bad id\twith spaces"))
+        .send(
+            "GET",
+            "/health",
+            env.http
+                .get(format!("{}/health", env.base))
+                .header("x-request-id", "bad id\twith spaces"),
+        )
         .await;
     let made = r.header("x-request-id").unwrap();
     assert_eq!(made.len(), 32);
-    assert_ne!(made, env.get("/health").await.header("x-request-id").unwrap());
+    assert_ne!(
+        made,
+        env.get("/health").await.header("x-request-id").unwrap()
+    );
     env.assert_clean();
 }
 
@@ -63,14 +87,39 @@ async fn cors_allows_only_configured_origins() {
     assert_eq!(preflight.status(), 204);
     let h = preflight.headers();
     assert_eq!(h["access-control-allow-origin"], "https://shop.example");
-    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
-    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
 
-    let r = env.send("GET", "/product", env.http.get(format!("{}/product", env.base)).header("origin", "https://evil.example")).await;
+    let r = env
+        .send(
+            "GET",
+            "/product",
+            env.http
+                .get(format!("{}/product", env.base))
+                .header("origin", "https://evil.example"),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert!(r.header("access-control-allow-origin").is_none());
-    let r = env.send("GET", "/product", env.http.get(format!("{}/product", env.base)).header("origin", "https://shop.example")).await;
-    assert_eq!(r.header("access-control-allow-origin"), Some("https://shop.example"));
+    let r = env
+        .send(
+            "GET",
+            "/product",
+            env.http
+                .get(format!("{}/product", env.base))
+                .header("origin", "https://shop.example"),
+        )
+        .await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
     env.assert_clean();
 }
 
@@ -95,8 +144,13 @@ async fn concurrent_writes_and_reads_are_consistent() {
         let env = &env;
         let admin = admin.clone();
         async move {
-            env.call("POST", "/product", Some(&admin), Some(json!({"name": format!("c{i}"), "price": 1 + i, "stock": i})))
-                .await
+            env.call(
+                "POST",
+                "/product",
+                Some(&admin),
+                Some(json!({"name": format!("c{i}"), "price": 1 + i, "stock": i})),
+            )
+            .await
         }
     });
     let replies = futures::future::join_all(creates).await;

@@ -26,7 +26,10 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
 /// unless it exists. Returns whether it was created.
 pub async fn create_database(database_url: &str) -> anyhow::Result<bool> {
     let config = Config::from_str(database_url)?;
-    let name = config.get_dbname().context("the URL names no database")?.to_string();
+    let name = config
+        .get_dbname()
+        .context("the URL names no database")?
+        .to_string();
     let mut admin = config.clone();
     admin.dbname("postgres");
     let (client, connection) = admin.connect(NoTls).await?;
@@ -37,7 +40,9 @@ pub async fn create_database(database_url: &str) -> anyhow::Result<bool> {
         .is_some();
     if !exists {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        client.batch_execute(&format!("CREATE DATABASE {quoted}")).await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {quoted}"))
+            .await?;
     }
     drop(client);
     let _ = driver.await;
