@@ -7,6 +7,8 @@ use futures::StreamExt;
 use platform_core::{ApiError, ErrorKind};
 use spin_sdk::http::IncomingRequest;
 
+use crate::context::header;
+
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 fn too_large() -> ApiError {
@@ -18,13 +20,7 @@ fn too_large() -> ApiError {
 
 /// Checks `Content-Type` and reads at most `MAX_BODY_BYTES`.
 pub async fn read_json(req: IncomingRequest) -> Result<Vec<u8>, ApiError> {
-    let headers = req.headers();
-    let content_type = headers
-        .get(&"content-type".to_string())
-        .into_iter()
-        .next()
-        .and_then(|v| String::from_utf8(v).ok())
-        .unwrap_or_default();
+    let content_type = header(&req, "content-type").unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("application/json") {
         return Err(ApiError::new(
@@ -32,16 +28,10 @@ pub async fn read_json(req: IncomingRequest) -> Result<Vec<u8>, ApiError> {
             "Content-Type must be application/json",
         ));
     }
-    let declared = headers
-        .get(&"content-length".to_string())
-        .into_iter()
-        .next()
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = header(&req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    drop(headers);
     let mut stream = req.into_body_stream();
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {

@@ -12,23 +12,24 @@ pub struct Context {
 
 impl Context {
     pub fn new(req: &IncomingRequest) -> Context {
-        let headers = req.headers();
-        let header = |name: &str| {
-            headers
-                .get(&name.to_string())
-                .into_iter()
-                .next()
-                .and_then(|v| String::from_utf8(v).ok())
-        };
-        let request_id = header("x-request-id")
+        let request_id = header(req, "x-request-id")
             .filter(|id| valid_request_id(id))
             .unwrap_or_else(new_request_id);
         Context {
             request_id,
-            origin: header("origin"),
+            origin: header(req, "origin"),
             started: Instant::now(),
         }
     }
+}
+
+/// The first value of a request header, if it is UTF-8.
+pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .into_iter()
+        .next()
+        .and_then(|v| String::from_utf8(v).ok())
 }
 
 /// A client's id is echoed only if it is short and plain (it ends up in logs).

@@ -5,7 +5,7 @@ use platform_core::cors::{CorsPolicy, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE_SECS
 use platform_core::{path::parse_id, ApiError, ErrorKind};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
-use crate::context::Context;
+use crate::context::{header, Context};
 use crate::reply::Reply;
 use crate::{auth, body, catalog_api, health, rate_limit};
 
@@ -50,14 +50,6 @@ fn preflight(ctx: &Context, cors: &CorsPolicy) -> Reply {
             .with_header("access-control-max-age", MAX_AGE_SECS);
     }
     reply
-}
-
-fn header(req: &IncomingRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get(&name.to_string())
-        .into_iter()
-        .next()
-        .and_then(|v| String::from_utf8(v).ok())
 }
 
 fn method_not_allowed(allow: &str) -> Result<Reply, ApiError> {

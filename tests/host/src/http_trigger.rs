@@ -24,6 +24,11 @@ use wasmtime_wasi_http::WasiHttpView;
 use crate::runtime::{new_store, ComponentConfig, HostState, Services};
 use crate::stats::Stats;
 
+/// Exact over wildcard, then more segments, then more literal segments.
+type Priority = (u8, usize, usize);
+/// `:name` segments and what they matched.
+type Captures = Vec<(String, String)>;
+
 /// One `[[trigger.http]]` route.
 #[derive(Debug, Clone)]
 pub struct RouteEntry {
@@ -51,7 +56,7 @@ impl RouteEntry {
     }
 
     /// On a match: its priority, and the `:name` captures.
-    fn matches(&self, path: &str) -> Option<((u8, usize, usize), Vec<(String, String)>)> {
+    fn matches(&self, path: &str) -> Option<(Priority, Captures)> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         if parts.len() < self.segments.len()
             || (!self.wildcard && parts.len() != self.segments.len())

@@ -5,6 +5,9 @@
 //! first row. Unlike Spin, it notices a connection handed back inside a
 //! transaction (Spin silently leaks it to the next request) and counts it.
 
+// The WIT error type is large (it carries Postgres' error fields), as in Spin.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::str::FromStr;
