@@ -28,24 +28,30 @@ pub fn redis_url() -> String {
 
 /// The server the tests create their throw-away databases on.
 pub fn admin_database_url() -> String {
-    let url = database_url();
-    match url::Url::parse(&url) {
-        Ok(mut u) => {
-            u.set_path("/postgres");
-            u.to_string()
-        }
-        Err(_) => url,
-    }
+    database_url_named("postgres").unwrap_or_else(|_| database_url())
+}
+
+/// `DATABASE_URL` with another database name.
+pub fn database_url_named(name: &str) -> anyhow::Result<String> {
+    let mut u = url::Url::parse(&database_url()).context("DATABASE_URL is not a URL")?;
+    u.set_path(&format!("/{name}"));
+    Ok(u.to_string())
 }
 
 /// `SPIN_VARIABLE_*` for `up`: addresses from DATABASE_URL / REDIS_URL (with
 /// the host and port `allowed_outbound_hosts` needs), and a local JWT secret.
 pub fn spin_variables() -> anyhow::Result<HashMap<String, String>> {
+    spin_variables_for(&database_url(), &redis_url())
+}
+
+pub fn spin_variables_for(
+    database_url: &str,
+    redis_url: &str,
+) -> anyhow::Result<HashMap<String, String>> {
     let mut vars = HashMap::new();
-    for (name, url, default_port) in [
-        ("DATABASE", database_url(), 5432),
-        ("REDIS", redis_url(), 6379),
-    ] {
+    for (name, url, default_port) in [("DATABASE", database_url, 5432), ("REDIS", redis_url, 6379)]
+    {
+        let url = url.to_string();
         let parsed = url::Url::parse(&url).with_context(|| format!("{name}_URL is not a URL"))?;
         let host = parsed.host_str().context("URL without a host")?.to_string();
         let port = parsed.port().unwrap_or(default_port);

@@ -1,6 +1,8 @@
 //! Project tasks: `cargo xtask up`, `cargo xtask test`, and their parts.
 
+mod bench;
 mod env;
+mod wrk;
 
 use std::process::Command;
 
@@ -28,6 +30,18 @@ enum Task {
     Build,
     /// Create the database if needed and apply migrations/.
     Migrate,
+    /// Benchmarks: each scenario beside the floor and a native baseline.
+    Bench {
+        /// Seconds per measured run (after a 2 s warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+        /// `host` (default) or `spin` (needs a `spin` binary on PATH).
+        #[arg(long)]
+        runtime: Option<String>,
+    },
     /// Print an access token signed with the local JWT secret.
     Token {
         #[arg(long, default_value_t = 1)]
@@ -38,7 +52,7 @@ enum Task {
 }
 
 /// The components `spin.toml` runs, and the tests' fixture components.
-pub const COMPONENTS: &[&str] = &["catalog", "gateway", "redis-recorder"];
+pub const COMPONENTS: &[&str] = &["catalog", "gateway", "probe", "hello"];
 
 fn main() -> anyhow::Result<()> {
     let root = env::workspace_root()?;
@@ -52,6 +66,15 @@ fn main() -> anyhow::Result<()> {
             up(runtime.as_deref())
         }
         Task::Test => test(),
+        Task::Bench {
+            seconds,
+            connections,
+            runtime,
+        } => bench::bench(bench::Options {
+            seconds,
+            connections,
+            runtime,
+        }),
         Task::Token { user_id, admin } => {
             let secret = env::jwt_secret()?;
             let role = if admin {
@@ -85,11 +108,11 @@ fn display(cmd: &Command) -> String {
         .join(" ")
 }
 
-fn cargo() -> Command {
+pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn build_components() -> anyhow::Result<()> {
+pub fn build_components() -> anyhow::Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "--target", "wasm32-wasip2", "--release"]);
     for c in COMPONENTS {

@@ -1,5 +1,10 @@
 //! Redis keys of the catalog cache.
 //!
+//! A product key is written through by writers (`SET`) and filled by readers
+//! only when absent (`SET NX`), and a deleted product leaves a tombstone: a
+//! reader holding a row read before a write can never overwrite the newer
+//! value.
+//!
 //! Lists are keyed by a version number that every write bumps: invalidating
 //! all cached pages is one `INCR`, never a `KEYS`/`SCAN`, and a reader that
 //! raced a write can only fill a key of the old version, which nobody reads.
@@ -8,6 +13,9 @@
 pub const TTL_SECS: i64 = 600;
 
 pub const LIST_VERSION: &str = "catalog:list-version";
+
+/// What a deleted product's key holds until it expires.
+pub const TOMBSTONE: &[u8] = b"deleted";
 
 pub fn product(id: i64) -> String {
     format!("catalog:product:{id}")

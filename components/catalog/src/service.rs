@@ -41,7 +41,7 @@ pub fn list(req: PageRequest) -> Result<ProductPage, ApiError> {
             let (products, total) = store::list(&db()?, page.limit(), page.offset())?;
             let data = ProductPageJson { products, total };
             if let Ok(bytes) = serde_json::to_vec(&data) {
-                cache.set_ex(&key, &bytes, TTL_SECS);
+                cache.fill(&key, &bytes, TTL_SECS);
             }
             data
         }
@@ -59,15 +59,18 @@ pub fn list(req: PageRequest) -> Result<ProductPage, ApiError> {
 pub fn get(id: i64) -> Result<Product, ApiError> {
     let mut cache = cache()?;
     let key = cache_keys::product(id);
-    if let Some(p) = cache
-        .get(&key)
-        .and_then(|bytes| serde_json::from_slice::<ProductJson>(&bytes).ok())
-    {
-        return Ok(to_wit(p));
+    match cache.get(&key) {
+        Some(bytes) if bytes == cache_keys::TOMBSTONE => return Err(not_found(id)),
+        Some(bytes) => {
+            if let Ok(p) = serde_json::from_slice::<ProductJson>(&bytes) {
+                return Ok(to_wit(p));
+            }
+        }
+        None => {}
     }
     let product = store::get(&db()?, id)?.ok_or_else(|| not_found(id))?;
     if let Ok(bytes) = serde_json::to_vec(&product) {
-        cache.set_ex(&key, &bytes, TTL_SECS);
+        cache.fill(&key, &bytes, TTL_SECS);
     }
     Ok(to_wit(product))
 }
@@ -83,7 +86,11 @@ pub fn create(input: ProductInput) -> Result<Product, ApiError> {
 pub fn update(id: i64, input: ProductInput) -> Result<Product, ApiError> {
     let input = validate(input)?;
     let product = store::update(&db()?, id, &input)?.ok_or_else(|| not_found(id))?;
-    invalidate(id)?;
+    let mut cache = cache()?;
+    if let Ok(bytes) = serde_json::to_vec(&product) {
+        cache.put(&cache_keys::product(id), &bytes, TTL_SECS);
+    }
+    cache.incr(cache_keys::LIST_VERSION);
     Ok(to_wit(product))
 }
 
@@ -91,13 +98,8 @@ pub fn delete(id: i64) -> Result<(), ApiError> {
     if !store::delete(&db()?, id)? {
         return Err(not_found(id));
     }
-    invalidate(id)
-}
-
-/// After a change to product `id`: its key, and every cached page.
-fn invalidate(id: i64) -> Result<(), ApiError> {
     let mut cache = cache()?;
-    cache.del(&[cache_keys::product(id)]);
+    cache.put(&cache_keys::product(id), cache_keys::TOMBSTONE, TTL_SECS);
     cache.incr(cache_keys::LIST_VERSION);
     Ok(())
 }

@@ -58,15 +58,28 @@ impl Cache {
         }
     }
 
-    /// `SET key value EX ttl`.
-    pub fn set_ex(&mut self, key: &str, value: &[u8], ttl_secs: i64) {
+    /// `SET key value EX ttl`: a writer's fresh value, replacing what is there.
+    pub fn put(&mut self, key: &str, value: &[u8], ttl_secs: i64) {
+        self.set(key, value, ttl_secs, false);
+    }
+
+    /// `SET key value EX ttl NX`: a reader's fill, which never overwrites a
+    /// writer's value (so a reader that raced a write cannot undo it).
+    pub fn fill(&mut self, key: &str, value: &[u8], ttl_secs: i64) {
+        self.set(key, value, ttl_secs, true);
+    }
+
+    fn set(&mut self, key: &str, value: &[u8], ttl_secs: i64, only_if_absent: bool) {
         let Some(conn) = self.conn() else { return };
-        let args = [
+        let mut args = vec![
             RedisParameter::Binary(key.as_bytes().to_vec()),
             RedisParameter::Binary(value.to_vec()),
             RedisParameter::Binary(b"EX".to_vec()),
             RedisParameter::Int64(ttl_secs),
         ];
+        if only_if_absent {
+            args.push(RedisParameter::Binary(b"NX".to_vec()));
+        }
         if let Err(e) = conn.execute("SET", &args) {
             self.failed("SET", e);
         }

@@ -209,6 +209,30 @@ impl App {
         }
     }
 
+    /// Instantiates each HTTP component `n` times (what every request pays
+    /// before the handler runs); returns the durations, per component.
+    pub async fn measure_instantiation(
+        &self,
+        n: usize,
+    ) -> anyhow::Result<Vec<(String, Vec<std::time::Duration>)>> {
+        let Some(http) = &self.http else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (id, (pre, config)) in &http.handlers {
+            let mut times = Vec::with_capacity(n);
+            for _ in 0..n {
+                let start = std::time::Instant::now();
+                let mut store =
+                    crate::runtime::new_store(pre.engine(), config.clone(), self.services.clone());
+                pre.instantiate_async(&mut store).await?;
+                times.push(start.elapsed());
+            }
+            out.push((id.clone(), times));
+        }
+        Ok(out)
+    }
+
     pub fn stats(&self) -> StatsSnapshot {
         self.services.stats.snapshot()
     }

@@ -19,6 +19,14 @@ struct Args {
     /// Run only these components' triggers, like `spin up -c`.
     #[arg(long = "component-id", short = 'c')]
     components: Vec<String>,
+    /// Keep the host's counters (instances, statements, connections…) in
+    /// this JSON file, rewritten every 200 ms; `cargo xtask bench` reads it.
+    #[arg(long)]
+    stats_file: Option<PathBuf>,
+    /// Instead of serving: instantiate each HTTP component this many times
+    /// and print the p50/p99 instantiation time as JSON.
+    #[arg(long)]
+    measure_instantiation: Option<usize>,
 }
 
 #[tokio::main]
@@ -36,6 +44,30 @@ async fn main() -> anyhow::Result<()> {
         use_process_env: true,
         components: args.components,
     })?;
+    if let Some(n) = args.measure_instantiation {
+        for (id, mut times) in app.measure_instantiation(n.max(1)).await? {
+            times.sort();
+            let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+            println!(
+                "{}",
+                serde_json::json!({"component": id, "n": times.len(), "p50_us": pct(0.5), "p99_us": pct(0.99)})
+            );
+        }
+        return Ok(());
+    }
+    if let Some(path) = args.stats_file {
+        let services = app.services();
+        tokio::spawn(async move {
+            loop {
+                let json = serde_json::to_vec(&services.stats.snapshot()).unwrap_or_default();
+                let tmp = path.with_extension("tmp");
+                if std::fs::write(&tmp, json).is_ok() {
+                    let _ = std::fs::rename(&tmp, &path);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
+    }
     let listener = if app.has_http() {
         let listener = tokio::net::TcpListener::bind(&args.listen).await?;
         tracing::info!("Serving http://{}", listener.local_addr()?);

@@ -89,21 +89,7 @@ impl TestEnv {
                 value.to_string(),
             );
         }
-        let app = Arc::new(
-            App::load(AppOptions {
-                manifest: workspace_root().join("spin.toml"),
-                env,
-                use_process_env: false,
-                components: Vec::new(),
-            })
-            .expect("load spin.toml (did `cargo xtask build` run?)"),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let serving = app.clone();
-        let server = tokio::spawn(async move {
-            let _ = serving.serve(listener).await;
-        });
+        let (app, base, server) = serve(workspace_root().join("spin.toml"), env).await;
         TestEnv {
             db,
             redis,
@@ -200,6 +186,30 @@ impl TestEnv {
             "a transaction outlived its request: {s:?}"
         );
     }
+}
+
+/// Loads an app on the project host (variables from `env` only) and serves
+/// its HTTP trigger on a free port: the app, its base URL, the server task.
+pub async fn serve(
+    manifest: PathBuf,
+    env: HashMap<String, String>,
+) -> (Arc<App>, String, tokio::task::JoinHandle<()>) {
+    let app = Arc::new(
+        App::load(AppOptions {
+            manifest,
+            env,
+            use_process_env: false,
+            components: Vec::new(),
+        })
+        .expect("the app loads (did `cargo xtask build` run?)"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let serving = app.clone();
+    let server = tokio::spawn(async move {
+        let _ = serving.serve(listener).await;
+    });
+    (app, base, server)
 }
 
 impl Drop for TestEnv {

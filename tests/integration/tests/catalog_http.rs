@@ -74,6 +74,16 @@ async fn product_lifecycle() {
         .await;
     assert_eq!(r.status, 204);
     assert!(r.raw.is_empty());
+    let mut redis = env.redis.client();
+    let tomb: Option<String> = redis::cmd("GET")
+        .arg(format!("catalog:product:{id}"))
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(
+        tomb.as_deref(),
+        Some("deleted"),
+        "a tombstone keeps stale fills out"
+    );
     let r = env.get(&format!("/product/{id}")).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.error(), format!("Product {id} not found"));
@@ -152,11 +162,26 @@ async fn cache_is_filled_and_invalidated_precisely() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let gone: Option<String> = redis::cmd("GET")
+    let fresh: Option<String> = redis::cmd("GET")
         .arg(format!("catalog:product:{a}"))
         .query(&mut redis)
         .unwrap();
-    assert!(gone.is_none(), "a's key is invalidated");
+    let fresh: Value = serde_json::from_str(&fresh.expect("written through")).unwrap();
+    assert_eq!(fresh["name"], "a2", "a's key holds the new value");
+    // A reader that read the old row before the write cannot put it back:
+    // fills only happen when the key is absent.
+    let stale = serde_json::to_string(&cached).unwrap();
+    let filled: Option<String> = redis::cmd("SET")
+        .arg(format!("catalog:product:{a}"))
+        .arg(&stale)
+        .arg("NX")
+        .query(&mut redis)
+        .unwrap();
+    assert!(filled.is_none());
+    assert_eq!(
+        env.get(&format!("/product/{a}")).await.json["product"]["name"],
+        "a2"
+    );
     let kept: Option<String> = redis::cmd("GET")
         .arg(format!("catalog:product:{b}"))
         .query(&mut redis)

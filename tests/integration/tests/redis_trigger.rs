@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use integration::RedisServer;
+use integration::{RedisServer, TestDatabase};
 use platform_host::{App, AppOptions};
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -20,14 +20,20 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_trigger_has_spin_delivery_semantics() {
     let mut redis = RedisServer::start();
+    let db = TestDatabase::create().await;
     let app = Arc::new(
         App::load(AppOptions {
-            manifest: integration::workspace_root().join("tests/fixtures/redis-recorder/spin.toml"),
+            manifest: integration::workspace_root().join("tests/fixtures/probe/spin.toml"),
             env: HashMap::from([
                 ("SPIN_VARIABLE_REDIS_URL".to_string(), redis.url()),
                 (
                     "SPIN_VARIABLE_REDIS_PORT".to_string(),
                     redis.port.to_string(),
+                ),
+                ("SPIN_VARIABLE_DATABASE_URL".to_string(), db.url.clone()),
+                (
+                    "SPIN_VARIABLE_DATABASE_PORT".to_string(),
+                    db.port.to_string(),
                 ),
             ]),
             use_process_env: false,
