@@ -63,20 +63,25 @@ fn millis(text: &str) -> Option<f64> {
 
 pub fn parse(report: &str) -> anyhow::Result<Load> {
     let mut load = Load::default();
+    let mut counted = false;
     for line in report.lines().map(str::trim) {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["50%", v] => load.p50_ms = millis(v).unwrap_or_default(),
             ["99%", v] => load.p99_ms = millis(v).unwrap_or_default(),
             ["Requests/sec:", v] => load.rps = v.parse().unwrap_or_default(),
-            [n, "requests", "in", ..] => load.requests = n.parse().unwrap_or_default(),
+            [n, "requests", "in", ..] => {
+                load.requests = n.parse().unwrap_or_default();
+                counted = true;
+            }
             ["Non-2xx", "or", "3xx", "responses:", n] => {
                 load.non_2xx = n.parse().unwrap_or_default()
             }
             _ => {}
         }
     }
-    if load.requests == 0 {
+    // Zero requests is a result (a warm-up can finish none), not an error.
+    if !counted {
         bail!("could not read the wrk report:\n{report}");
     }
     Ok(load)

@@ -29,6 +29,8 @@ pub struct AppOptions {
     pub use_process_env: bool,
     /// `spin up -c`: run only these components' triggers (all when empty).
     pub components: Vec<String>,
+    /// Check released Postgres connections for open transactions.
+    pub check_transactions: bool,
 }
 
 pub struct App {
@@ -97,7 +99,10 @@ impl App {
             variables: &variables,
             engine: &engine,
         };
-        let services = Arc::new(Services::default());
+        let services = Arc::new(Services {
+            check_transactions: options.check_transactions,
+            ..Services::default()
+        });
 
         let mut routes = Vec::new();
         let mut http_handlers = HashMap::new();

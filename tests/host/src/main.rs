@@ -27,6 +27,10 @@ struct Args {
     /// and print the p50/p99 instantiation time as JSON.
     #[arg(long)]
     measure_instantiation: Option<usize>,
+    /// Do not check released Postgres connections for an open transaction
+    /// (the check costs a statement per connection; Spin does not make it).
+    #[arg(long)]
+    skip_transaction_check: bool,
 }
 
 #[tokio::main]
@@ -43,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
         env: Default::default(),
         use_process_env: true,
         components: args.components,
+        check_transactions: !args.skip_transaction_check,
     })?;
     if let Some(n) = args.measure_instantiation {
         for (id, mut times) in app.measure_instantiation(n.max(1)).await? {

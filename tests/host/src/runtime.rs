@@ -29,10 +29,23 @@ pub struct ComponentConfig {
 }
 
 /// Shared by every instance of the process: pools and counters.
-#[derive(Default)]
 pub struct Services {
     pub pg: PgPools,
     pub stats: Stats,
+    /// Check each released Postgres connection for an open transaction (one
+    /// extra statement per connection; benchmarks turn it off to cost what
+    /// Spin costs).
+    pub check_transactions: bool,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            pg: PgPools::default(),
+            stats: Stats::default(),
+            check_transactions: true,
+        }
+    }
 }
 
 pub struct HostState {
@@ -140,8 +153,25 @@ pub fn engine() -> anyhow::Result<Engine> {
     if let Some(e) = ENGINE.get() {
         return Ok(e.clone());
     }
-    let engine = Engine::new(&wasmtime::Config::new())?;
+    let engine = Engine::new(&pooled_config()).or_else(|e| {
+        tracing::warn!("pooling allocator unavailable ({e}); allocating on demand");
+        Engine::new(&wasmtime::Config::new())
+    })?;
     Ok(ENGINE.get_or_init(|| engine).clone())
+}
+
+/// Like Spin: a pooling allocator sized for about 1000 concurrent instances
+/// (a composed gateway is one component instance with several core ones).
+fn pooled_config() -> wasmtime::Config {
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(1_000)
+        .total_core_instances(10_000)
+        .total_memories(2_000)
+        .total_tables(2_000)
+        .total_stacks(1_000);
+    let mut config = wasmtime::Config::new();
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    config
 }
 
 /// Compiles a component once per process (tests load the same app many times).

@@ -200,6 +200,7 @@ pub async fn serve(
             env,
             use_process_env: false,
             components: Vec::new(),
+            check_transactions: true,
         })
         .expect("the app loads (did `cargo xtask build` run?)"),
     );

@@ -377,3 +377,32 @@ fn futures_stream(bytes: Vec<u8>) -> impl futures::Stream<Item = Result<Vec<u8>,
     let chunks: Vec<Vec<u8>> = bytes.chunks(64 * 1024).map(<[u8]>::to_vec).collect();
     futures::stream::iter(chunks.into_iter().map(Ok))
 }
+
+#[tokio::test]
+async fn reads_cost_what_they_should() {
+    let env = TestEnv::start().await;
+    let id = create(&env, "counted", 10, 1).await["id"].as_i64().unwrap();
+
+    let before = env.stats();
+    assert_eq!(env.get(&format!("/product/{id}")).await.status, 200);
+    let miss = env.stats().since(&before);
+    assert_eq!(miss.instances, 1, "one instance per request");
+    assert_eq!(
+        miss.redis_connections, 1,
+        "one Redis connection per request (Spin opens TCP per open)"
+    );
+    assert_eq!(miss.redis_commands, 2, "GET, then SET NX");
+    assert_eq!((miss.pg_connections, miss.pg_statements), (1, 1));
+
+    let before = env.stats();
+    assert_eq!(env.get(&format!("/product/{id}")).await.status, 200);
+    let hit = env.stats().since(&before);
+    assert_eq!((hit.redis_connections, hit.redis_commands), (1, 1));
+    assert_eq!(hit.pg_connections, 0, "a cache hit never touches Postgres");
+
+    let before = env.stats();
+    assert_eq!(env.get("/health").await.status, 200);
+    let health = env.stats().since(&before);
+    assert_eq!((health.redis_connections, health.pg_connections), (0, 0));
+    env.assert_clean();
+}

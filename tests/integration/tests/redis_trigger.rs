@@ -38,6 +38,7 @@ async fn redis_trigger_has_spin_delivery_semantics() {
             ]),
             use_process_env: false,
             components: Vec::new(),
+            check_transactions: true,
         })
         .expect("fixture app loads (run `cargo xtask build`)"),
     );
