@@ -63,7 +63,13 @@ fn main() -> anyhow::Result<()> {
         Task::Up { runtime } => {
             build_components()?;
             migrate()?;
-            up(runtime.as_deref())
+            let relay = start_relay()?;
+            let result = up(runtime.as_deref());
+            if let Some(mut relay) = relay {
+                let _ = relay.kill();
+                let _ = relay.wait();
+            }
+            result
         }
         Task::Test => test(),
         Task::Bench {
@@ -155,6 +161,21 @@ fn up(runtime: Option<&str>) -> anyhow::Result<()> {
             ])
             .envs(vars))
     }
+}
+
+/// With `KAFKA_BROKERS` set, `up` also runs the relay (outbox → Kafka).
+fn start_relay() -> anyhow::Result<Option<std::process::Child>> {
+    let Ok(brokers) = std::env::var("KAFKA_BROKERS") else {
+        return Ok(None);
+    };
+    run(cargo().args(["build", "--quiet", "-p", "relay"]))?;
+    let child = Command::new(env::workspace_root()?.join("target/debug/relay"))
+        .env("DATABASE_URL", env::database_url())
+        .env("REDIS_URL", env::redis_url())
+        .env("KAFKA_BROKERS", brokers)
+        .spawn()
+        .context("starting the relay")?;
+    Ok(Some(child))
 }
 
 fn test() -> anyhow::Result<()> {

@@ -1,0 +1,62 @@
+//! Flags and environment (every option is documented in the README).
+
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(about = "Relays the outbox to Kafka and re-publishes unacknowledged events to Redis")]
+pub struct Config {
+    /// Postgres connection string (never logged).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Redis for re-publishing unacknowledged events.
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
+    pub redis_url: String,
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub kafka_brokers: String,
+    /// Partitions of the topics the relay creates.
+    #[arg(long, env = "RELAY_TOPIC_PARTITIONS", default_value_t = 3)]
+    pub topic_partitions: i32,
+    /// Replication factor of the topics the relay creates.
+    #[arg(long, env = "RELAY_TOPIC_REPLICATION", default_value_t = 1)]
+    pub topic_replication: i32,
+    /// Outbox rows per batch.
+    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
+    pub batch_size: i64,
+    /// Pause between polls when the outbox is empty, in milliseconds.
+    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200)]
+    pub poll_ms: u64,
+    /// Re-publish an event its consumer has not acknowledged after this many seconds (doubling per attempt).
+    #[arg(long, env = "RELAY_REDELIVER_AFTER_SECS", default_value_t = 30)]
+    pub redeliver_after_secs: u64,
+    /// Longest wait between re-publications, in seconds.
+    #[arg(long, env = "RELAY_REDELIVER_MAX_DELAY_SECS", default_value_t = 600)]
+    pub redeliver_max_delay_secs: u64,
+    /// Re-publications before giving up on an event (the row is kept, marked).
+    #[arg(long, env = "RELAY_REDELIVER_MAX_ATTEMPTS", default_value_t = 8)]
+    pub redeliver_max_attempts: i32,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "RELAY_HTTP_ADDR", default_value = "127.0.0.1:9464")]
+    pub http_addr: String,
+}
+
+impl Config {
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+
+    pub fn redeliver_after(&self) -> Duration {
+        Duration::from_secs(self.redeliver_after_secs)
+    }
+
+    pub fn redeliver_cap(&self) -> Duration {
+        Duration::from_secs(self.redeliver_max_delay_secs)
+    }
+}

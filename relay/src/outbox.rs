@@ -1,0 +1,126 @@
+//! The relay's SQL. Each change is one statement.
+
+use tokio_postgres::Client;
+
+pub struct Row {
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub key: String,
+    pub payload: String,
+}
+
+pub struct Unacknowledged {
+    pub id: i64,
+    pub event_type: String,
+    pub payload: String,
+    pub attempts: i32,
+    pub idle_secs: f64,
+}
+
+/// Held by the one replica that relays; released when its session ends.
+pub const LEADER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
+
+pub async fn try_lead(db: &Client) -> Result<bool, tokio_postgres::Error> {
+    Ok(db
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK])
+        .await?
+        .get(0))
+}
+
+pub async fn next_batch(db: &Client, limit: i64) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT id, event_id::text, event_type, aggregate_id::text, payload::text \
+             FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Row {
+            id: r.get(0),
+            event_id: r.get(1),
+            event_type: r.get(2),
+            key: r.get(3),
+            payload: r.get(4),
+        })
+        .collect())
+}
+
+pub async fn mark_relayed(db: &Client, ids: &[i64]) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "UPDATE outbox SET relayed_at = now() AT TIME ZONE 'UTC' WHERE id = ANY($1) AND relayed_at IS NULL",
+        &[&ids],
+    )
+    .await
+}
+
+pub async fn mark_skipped(
+    db: &Client,
+    id: i64,
+    reason: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "UPDATE outbox SET relayed_at = now() AT TIME ZONE 'UTC', relay_error = $2 WHERE id = $1",
+        &[&id, &reason],
+    )
+    .await
+}
+
+/// (rows not relayed, age in seconds of the oldest one).
+pub async fn backlog(db: &Client) -> Result<(i64, f64), tokio_postgres::Error> {
+    let row = db
+        .query_one(
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - min(created_at))::float8, 0) \
+             FROM outbox WHERE relayed_at IS NULL",
+            &[],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Events nobody acknowledged for at least `min_idle_secs`.
+pub async fn unacknowledged(
+    db: &Client,
+    min_idle_secs: f64,
+) -> Result<Vec<Unacknowledged>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT id, event_type, payload::text, publish_attempts, \
+                    EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - COALESCE(last_published_at, created_at))::float8 \
+             FROM outbox \
+             WHERE consumed_at IS NULL AND gave_up_at IS NULL AND relay_error IS NULL \
+               AND COALESCE(last_published_at, created_at) <= (now() AT TIME ZONE 'UTC') - make_interval(secs => $1) \
+             ORDER BY id LIMIT 500",
+            &[&min_idle_secs],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Unacknowledged {
+            id: r.get(0),
+            event_type: r.get(1),
+            payload: r.get(2),
+            attempts: r.get(3),
+            idle_secs: r.get(4),
+        })
+        .collect())
+}
+
+pub async fn mark_published(db: &Client, id: i64) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "UPDATE outbox SET publish_attempts = publish_attempts + 1, \
+         last_published_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
+        &[&id],
+    )
+    .await
+}
+
+pub async fn mark_gave_up(db: &Client, id: i64) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "UPDATE outbox SET gave_up_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
+        &[&id],
+    )
+    .await
+}

@@ -1,0 +1,370 @@
+//! The relay against a real Kafka-protocol broker (tansu), real Postgres and
+//! real Redis. Events are read back with a real Kafka consumer.
+
+use std::collections::{HashMap, HashSet};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration::{RedisServer, TestDatabase};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `tansu` from TANSU, PATH or ~/.cargo/bin (`cargo install tansu --locked --features dynostore`).
+fn tansu_binary() -> String {
+    if let Ok(t) = std::env::var("TANSU") {
+        return t;
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let cargo_bin = format!("{home}/.cargo/bin/tansu");
+    if std::path::Path::new(&cargo_bin).exists() {
+        cargo_bin
+    } else {
+        "tansu".into()
+    }
+}
+
+struct Broker {
+    port: u16,
+    _child: Killed,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu_binary())
+            .args([
+                "broker",
+                "--cluster-id",
+                "relay-test",
+                "--listener-url",
+                &url,
+            ])
+            .args([
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu is installed (.ci/run installs it)");
+        wait_port(port, "tansu");
+        Broker {
+            port,
+            _child: Killed(child),
+        }
+    }
+
+    fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+struct Relay {
+    metrics_port: u16,
+    child: Killed,
+}
+
+fn start_relay(
+    db: &TestDatabase,
+    redis: &RedisServer,
+    broker: &Broker,
+    extra: &[(&str, &str)],
+) -> Relay {
+    let metrics_port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay"));
+    cmd.env("DATABASE_URL", &db.url)
+        .env("REDIS_URL", redis.url())
+        .env("KAFKA_BROKERS", broker.brokers())
+        .env("RELAY_HTTP_ADDR", format!("127.0.0.1:{metrics_port}"))
+        .env("RELAY_REDELIVER_AFTER_SECS", "3600")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let child = Killed(cmd.spawn().unwrap());
+    wait_port(metrics_port, "relay");
+    Relay {
+        metrics_port,
+        child,
+    }
+}
+
+impl Relay {
+    async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+}
+
+/// Inserts `n` events over `keys` orders; returns their event ids in outbox order.
+async fn insert_events(db: &TestDatabase, n: usize, keys: i64) -> Vec<(i64, String)> {
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, payload) \
+             SELECT gen_random_uuid(), CASE WHEN g % 2 = 0 THEN 'order.created' ELSE 'payment.updated' END, \
+                    (g % $2::int8), jsonb_build_object('seq', g) \
+             FROM generate_series(1, $1::int) g ORDER BY g RETURNING aggregate_id, event_id::text",
+            &[&(n as i32), &keys],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+async fn wait_backlog_empty(db: &TestDatabase) {
+    let client = db.client().await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let left: i64 = client
+            .query_one("SELECT count(*) FROM outbox WHERE relayed_at IS NULL", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{left} events never relayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Everything on both topics: (topic, key, event_id) in partition order.
+fn consume_all(broker: &Broker, expected: usize) -> Vec<(String, i64, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .set("group.id", "relay-test-reader")
+        .set("enable.auto.commit", "false")
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for topic in ["order.created", "payment.updated"] {
+        for p in 0..3 {
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .unwrap();
+        }
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let key: i64 = std::str::from_utf8(m.key().unwrap())
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let event_id = m
+                    .headers()
+                    .and_then(|h| h.iter().find(|h| h.key == "event_id"))
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8(v.to_vec()).unwrap())
+                    .expect("event_id header");
+                out.push((m.topic().to_string(), key, event_id));
+                quiet_since = Instant::now();
+            }
+            Some(Err(e)) => panic!("consumer error: {e}"),
+            None if out.len() >= expected && quiet_since.elapsed() > Duration::from_secs(2) => {
+                break
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_kafka_once_in_order_and_bad_rows_are_skipped() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start();
+    let broker = Broker::start();
+    let mut events = insert_events(&db, 1500, 25).await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, payload) VALUES \
+             (gen_random_uuid(), 'order.deleted', 1, '{}'), \
+             (gen_random_uuid(), 'order.created', 1, '[1, 2]')",
+        )
+        .await
+        .unwrap();
+    events.extend(insert_events(&db, 1500, 25).await);
+
+    let relay = start_relay(&db, &redis, &broker, &[]);
+    wait_backlog_empty(&db).await;
+    let seen = consume_all(&broker, events.len());
+
+    let ids: HashSet<&String> = seen.iter().map(|(_, _, e)| e).collect();
+    assert_eq!(ids.len(), seen.len(), "an event_id was produced twice");
+    let missing = events.iter().filter(|(_, e)| !ids.contains(e)).count();
+    assert_eq!((seen.len(), missing), (events.len(), 0));
+    // A key lives in one partition of each topic: there, outbox order holds.
+    let position: HashMap<&String, usize> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| (e, i))
+        .collect();
+    let mut last: HashMap<(&str, i64), usize> = HashMap::new();
+    for (topic, key, e) in &seen {
+        let pos = position[e];
+        if let Some(prev) = last.insert((topic.as_str(), *key), pos) {
+            assert!(
+                prev < pos,
+                "key {key} on {topic}: event {pos} came after {prev}"
+            );
+        }
+    }
+    let skipped: i64 = client
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE relay_error IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(skipped, 2);
+    assert_eq!(relay.metric("relay_skipped_total").await, 2.0);
+    assert_eq!(
+        relay.metric("relay_produced_total").await,
+        events.len() as f64
+    );
+    assert_eq!(relay.metric("relay_backlog").await, 0.0);
+    drop(relay.child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_produce_each_event_once() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start();
+    let broker = Broker::start();
+    let first = start_relay(&db, &redis, &broker, &[]);
+    let second = start_relay(&db, &redis, &broker, &[]);
+    let events = insert_events(&db, 1000, 10).await;
+    wait_backlog_empty(&db).await;
+    let seen = consume_all(&broker, events.len());
+    let ids: HashSet<&String> = seen.iter().map(|(_, _, e)| e).collect();
+    assert_eq!(
+        (seen.len(), ids.len()),
+        (events.len(), events.len()),
+        "no event twice, none missing"
+    );
+    let leaders = first.metric("relay_leader").await + second.metric("relay_leader").await;
+    assert_eq!(leaders, 1.0, "exactly one replica leads");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unacknowledged_events_are_republished_then_given_up() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start();
+    let broker = Broker::start();
+    let mut subscriber = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut pubsub = subscriber.as_pubsub();
+    pubsub.subscribe("order.created").unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let relay = start_relay(
+        &db,
+        &redis,
+        &broker,
+        &[
+            ("RELAY_REDELIVER_AFTER_SECS", "1"),
+            ("RELAY_REDELIVER_MAX_DELAY_SECS", "1"),
+            ("RELAY_REDELIVER_MAX_ATTEMPTS", "2"),
+        ],
+    );
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, payload) VALUES \
+             (gen_random_uuid(), 'order.created', 7, '{\"order_id\": 7}'), \
+             (gen_random_uuid(), 'order.created', 8, '{\"order_id\": 8}')",
+        )
+        .await
+        .unwrap();
+    // The consumer of order 8 acknowledges; order 7's never does.
+    client
+        .batch_execute(
+            "UPDATE outbox SET consumed_at = now() AT TIME ZONE 'UTC' WHERE aggregate_id = 8",
+        )
+        .await
+        .unwrap();
+    let mut payloads = Vec::new();
+    for _ in 0..2 {
+        let msg = pubsub.get_message().expect("a re-publication");
+        payloads.push(msg.get_payload::<String>().unwrap());
+    }
+    assert!(
+        payloads.iter().all(|p| p.contains("\"order_id\": 7")),
+        "{payloads:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = client
+            .query_one("SELECT publish_attempts, gave_up_at IS NOT NULL FROM outbox WHERE aggregate_id = 7", &[])
+            .await
+            .unwrap();
+        if row.get::<_, bool>(1) {
+            assert_eq!(row.get::<_, i32>(0), 2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never gave up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(relay.metric("relay_gave_up_total").await, 1.0);
+    assert_eq!(relay.metric("relay_redelivered_total").await, 2.0);
+    let acked: i32 = client
+        .query_one(
+            "SELECT publish_attempts FROM outbox WHERE aggregate_id = 8",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(acked, 0, "an acknowledged event is never re-published");
+}
