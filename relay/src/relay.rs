@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
 
@@ -72,16 +72,19 @@ impl Relay {
         }
         self.metrics.leader.set(1);
         tracing::info!("leading the relay");
-        if !self.topics_ready {
-            kafka::create_topics(&self.cfg).await?;
-            self.topics_ready = true;
-        }
         let mut last_redelivery = std::time::Instant::now() - Duration::from_secs(60);
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
+            if !self.topics_ready {
+                kafka::create_topics(&self.cfg).await?;
+                self.topics_ready = true;
+            }
             let (produced, failed) = self.relay_batch(db).await?;
+            if failed > 0 {
+                self.recover_kafka();
+            }
             if last_redelivery.elapsed() >= Duration::from_secs(1) {
                 self.redeliver(db).await?;
                 self.update_backlog(db).await?;
@@ -98,6 +101,21 @@ impl Relay {
                 return Ok(());
             }
         }
+    }
+
+    /// After failed deliveries: a broker that lost its state (a restart of
+    /// an in-memory broker) fences the idempotent producer and forgets the
+    /// topics, so make a new producer if it is fatally broken and create the
+    /// topics again before the next batch.
+    fn recover_kafka(&mut self) {
+        if let Some((code, reason)) = self.producer.client().fatal_error() {
+            tracing::error!(?code, %reason, "Kafka producer failed fatally; making a new one");
+            match kafka::producer(&self.cfg) {
+                Ok(p) => self.producer = p,
+                Err(e) => tracing::error!(error = %e, "could not make a new producer"),
+            }
+        }
+        self.topics_ready = false;
     }
 
     /// Produces one batch; returns (produced, failed).
