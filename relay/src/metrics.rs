@@ -9,6 +9,7 @@ use prometheus_client::registry::Registry;
 pub struct Metrics {
     pub produced: Counter,
     pub skipped: Counter,
+    pub reconciled: Counter,
     pub redelivered: Counter,
     pub gave_up: Counter,
     pub errors: Counter,

@@ -124,3 +124,17 @@ pub async fn mark_gave_up(db: &Client, id: i64) -> Result<u64, tokio_postgres::E
     )
     .await
 }
+
+/// Marks rows whose events Kafka already holds (produced by a relay that
+/// died before it could mark them).
+pub async fn mark_relayed_by_event_id(
+    db: &Client,
+    event_ids: &[String],
+) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "UPDATE outbox SET relayed_at = now() AT TIME ZONE 'UTC' \
+         WHERE relayed_at IS NULL AND event_id = ANY($1::text[]::uuid[])",
+        &[&event_ids],
+    )
+    .await
+}

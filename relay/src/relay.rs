@@ -79,6 +79,7 @@ impl Relay {
             }
             if !self.topics_ready {
                 kafka::create_topics(&self.cfg).await?;
+                self.reconcile(db).await?;
                 self.topics_ready = true;
             }
             let (produced, failed) = self.relay_batch(db).await?;
@@ -116,6 +117,26 @@ impl Relay {
             }
         }
         self.topics_ready = false;
+    }
+
+    /// Before producing as a new leader: a predecessor may have died after
+    /// Kafka acknowledged a batch and before marking it. Its events are at the
+    /// tails of the partitions (at most a batch), so mark those rows instead
+    /// of producing them again.
+    async fn reconcile(&self, db: &Client) -> anyhow::Result<()> {
+        let cfg = self.cfg.clone();
+        let depth = cfg.batch_size;
+        let ids =
+            tokio::task::spawn_blocking(move || kafka::recent_event_ids(&cfg, depth)).await??;
+        let marked = outbox::mark_relayed_by_event_id(db, &ids).await?;
+        self.metrics.reconciled.inc_by(marked);
+        if marked > 0 {
+            tracing::warn!(
+                marked,
+                "found events already in Kafka but not marked; marked them"
+            );
+        }
+        Ok(())
     }
 
     /// Produces one batch; returns (produced, failed).
