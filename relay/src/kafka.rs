@@ -1,6 +1,5 @@
 //! The Kafka side: an idempotent producer (acks=all) and the topics.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -56,8 +55,13 @@ pub async fn create_topics(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `event_id`s of the last `depth` messages of every partition of the
-/// event topics (blocking: run it off the async threads).
+/// The `event_id`s of (at least) the last `depth` messages of every partition
+/// of the event topics (blocking: run it off the async threads).
+///
+/// It reads from `high watermark - depth` until the partitions fall quiet
+/// rather than stopping at the watermark: tansu 0.6 reports the base offset of
+/// the last record batch as the high watermark, so the last batch — the one a
+/// killed predecessor was producing — lies beyond it.
 pub fn recent_event_ids(cfg: &Config, depth: i64) -> anyhow::Result<Vec<String>> {
     let consumer: BaseConsumer = client_config(cfg)
         .set("group.id", "relay-reconcile")
@@ -66,7 +70,6 @@ pub fn recent_event_ids(cfg: &Config, depth: i64) -> anyhow::Result<Vec<String>>
     let timeout = Duration::from_secs(10);
     let metadata = consumer.fetch_metadata(None, timeout)?;
     let mut tails = TopicPartitionList::new();
-    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
     for topic in metadata
         .topics()
         .iter()
@@ -74,27 +77,33 @@ pub fn recent_event_ids(cfg: &Config, depth: i64) -> anyhow::Result<Vec<String>>
     {
         for partition in topic.partitions() {
             let (low, high) = consumer.fetch_watermarks(topic.name(), partition.id(), timeout)?;
-            if high > low {
-                let from = Offset::Offset((high - depth).max(low));
-                tails.add_partition_offset(topic.name(), partition.id(), from)?;
-                ends.insert((topic.name().to_string(), partition.id()), high);
-            }
+            tracing::debug!(
+                topic = topic.name(),
+                partition = partition.id(),
+                low,
+                high,
+                "partition tail"
+            );
+            let from = Offset::Offset((high - depth).max(low));
+            tails.add_partition_offset(topic.name(), partition.id(), from)?;
         }
     }
     let mut ids = Vec::new();
-    if ends.is_empty() {
+    if tails.count() == 0 {
         return Ok(ids);
     }
     consumer.assign(&tails)?;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !ends.is_empty() {
+    let mut last_message = Instant::now();
+    while last_message.elapsed() < RECONCILE_QUIET {
         if Instant::now() > deadline {
-            bail!("could not read the tails of {} partitions", ends.len());
+            bail!("the partitions' tails did not fall quiet");
         }
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
         let message = message?;
+        last_message = Instant::now();
         if let Some(id) = message
             .headers()
             .and_then(|h| h.iter().find(|h| h.key == "event_id"))
@@ -103,13 +112,10 @@ pub fn recent_event_ids(cfg: &Config, depth: i64) -> anyhow::Result<Vec<String>>
         {
             ids.push(id.to_string());
         }
-        let key = (message.topic().to_string(), message.partition());
-        if ends
-            .get(&key)
-            .is_some_and(|end| message.offset() + 1 >= *end)
-        {
-            ends.remove(&key);
-        }
     }
     Ok(ids)
 }
+
+/// How long the tails must stay silent before reconciliation trusts it has
+/// read them to the end.
+const RECONCILE_QUIET: Duration = Duration::from_secs(1);
