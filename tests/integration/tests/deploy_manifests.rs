@@ -10,6 +10,16 @@ fn crd_dir() -> PathBuf {
     integration::workspace_root().join("../shared/k8s-crds")
 }
 
+/// The CRDs live beside the repository (CI has them; they are not copied in).
+/// Without them these tests say so and check nothing.
+fn crds_present() -> bool {
+    let present = crd_dir().join("core.spinkube.dev_spinapps.yaml").exists();
+    if !present {
+        eprintln!("skipped: no SpinKube CRDs at {}", crd_dir().display());
+    }
+    present
+}
+
 fn yaml(path: &PathBuf) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -62,11 +72,17 @@ fn check(manifest: &str, crd_file: &str, kind: &str) {
 
 #[test]
 fn spinapp_matches_the_crd() {
+    if !crds_present() {
+        return;
+    }
     check("gateway.yaml", "core.spinkube.dev_spinapps.yaml", "SpinApp");
 }
 
 #[test]
 fn executor_matches_the_crd() {
+    if !crds_present() {
+        return;
+    }
     check(
         "executor.yaml",
         "core.spinkube.dev_spinappexecutors.yaml",
@@ -76,6 +92,9 @@ fn executor_matches_the_crd() {
 
 #[test]
 fn a_misspelt_field_is_caught() {
+    if !crds_present() {
+        return;
+    }
     let v = validator("core.spinkube.dev_spinapps.yaml");
     let mut doc = yaml(&integration::workspace_root().join("deploy/kubernetes/gateway.yaml"));
     doc["spec"]["replica"] = Value::from(2);
