@@ -30,8 +30,9 @@ pub struct Config {
     /// Outbox rows per batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub batch_size: i64,
-    /// Pause between polls when the outbox is empty, in milliseconds.
-    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200)]
+    /// Longest idle wait between outbox reads, in milliseconds. A commit to
+    /// the outbox wakes the relay at once (LISTEN/NOTIFY); this is the fallback.
+    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 500)]
     pub poll_ms: u64,
     /// Re-publish an event its consumer has not acknowledged after this many seconds (doubling per attempt).
     #[arg(long, env = "RELAY_REDELIVER_AFTER_SECS", default_value_t = 30)]

@@ -34,8 +34,13 @@ pub fn producer(cfg: &Config) -> anyhow::Result<FutureProducer> {
 
 /// Creates the event topics unless they exist.
 pub async fn create_topics(cfg: &Config) -> anyhow::Result<()> {
+    create_named_topics(cfg, EVENT_TYPES).await
+}
+
+/// Creates `names` unless they exist, with the configured partitions and replication.
+pub async fn create_named_topics(cfg: &Config, names: &[&str]) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = client_config(cfg).create()?;
-    let topics: Vec<NewTopic> = EVENT_TYPES
+    let topics: Vec<NewTopic> = names
         .iter()
         .map(|t| {
             NewTopic::new(

@@ -1,19 +1,12 @@
 //! `relay`: outbox → Kafka, and unacknowledged events back to Redis.
 
-mod config;
-mod event;
-mod http;
-mod kafka;
-mod metrics;
-mod outbox;
-mod relay;
-
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use rdkafka::producer::Producer;
+use relay::{config, http, kafka, metrics};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
@@ -44,13 +37,14 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("stopping after the batch in flight");
         let _ = stop_tx.send(true);
     });
-    let mut relay = relay::Relay {
+    let mut relay = relay::relay::Relay {
         producer: kafka::producer(&cfg)?,
         cfg,
         metrics,
         ready,
         redis: None,
         topics_ready: false,
+        unmarked: Vec::new(),
     };
     relay.run(stop_rx).await;
     relay.producer.flush(Duration::from_secs(10))?;

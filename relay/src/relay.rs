@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use tokio::sync::watch;
-use tokio_postgres::{Client, NoTls};
+use tokio::sync::{watch, Notify};
+use tokio_postgres::tls::NoTlsStream;
+use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
 
 use crate::config::Config;
 use crate::event::{check, redelivery_delay};
@@ -24,7 +25,11 @@ pub struct Relay {
     pub ready: Arc<AtomicBool>,
     pub producer: FutureProducer,
     pub redis: Option<redis::aio::MultiplexedConnection>,
+    /// Topics exist and the partitions' tails are reconciled with the outbox.
     pub topics_ready: bool,
+    /// Rows Kafka acknowledged that are not marked yet (Postgres went away
+    /// between the ack and the mark): marked first when it is back.
+    pub unmarked: Vec<i64>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -54,15 +59,22 @@ impl Relay {
 
     async fn session(&mut self, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
         let (db, connection) = tokio_postgres::connect(&self.cfg.database_url, NoTls).await?;
-        let driver = tokio::spawn(connection);
+        let inserted = Arc::new(Notify::new());
+        let driver = tokio::spawn(drive(connection, inserted.clone()));
+        db.batch_execute("LISTEN outbox_inserted").await?;
         self.ready.store(true, Ordering::Relaxed);
-        let result = self.lead(&db, stop).await;
+        let result = self.lead(&db, &inserted, stop).await;
         drop(db);
         let _ = driver.await;
         result
     }
 
-    async fn lead(&mut self, db: &Client, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+    async fn lead(
+        &mut self,
+        db: &Client,
+        inserted: &Notify,
+        stop: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
         while !outbox::try_lead(db).await? {
             self.metrics.leader.set(0);
             self.update_backlog(db).await?;
@@ -72,6 +84,9 @@ impl Relay {
         }
         self.metrics.leader.set(1);
         tracing::info!("leading the relay");
+        self.mark_acknowledged(db).await?;
+        // Another replica may have led (and died mid-batch) since we last did.
+        self.topics_ready = false;
         let mut last_redelivery = std::time::Instant::now() - Duration::from_secs(60);
         loop {
             if *stop.borrow() {
@@ -91,30 +106,39 @@ impl Relay {
                 self.update_backlog(db).await?;
                 last_redelivery = std::time::Instant::now();
             }
-            let pause = if failed > 0 {
-                MAX_BACKOFF.min(self.cfg.poll() * 10)
+            if failed > 0 {
+                if sleep_or_stop(MAX_BACKOFF.min(self.cfg.poll() * 10), stop).await {
+                    return Ok(());
+                }
             } else if produced == 0 {
-                self.cfg.poll()
-            } else {
-                Duration::ZERO
-            };
-            if !pause.is_zero() && sleep_or_stop(pause, stop).await {
-                return Ok(());
+                // Idle: until events are committed (or the poll interval,
+                // should a notification be missed).
+                tokio::select! {
+                    _ = inserted.notified() => {}
+                    _ = tokio::time::sleep(self.cfg.poll()) => {}
+                    _ = stop.changed() => return Ok(()),
+                }
             }
         }
     }
 
-    /// After failed deliveries: a broker that lost its state (a restart of
-    /// an in-memory broker) fences the idempotent producer and forgets the
-    /// topics, so make a new producer if it is fatally broken and create the
-    /// topics again before the next batch.
+    /// After a batch Kafka did not fully acknowledge: start a new producer
+    /// and create the topics again before the next batch. A broker that lost
+    /// its state (an in-memory broker restarted) fences the idempotent
+    /// producer (a fatal error) or leaves it stalled: librdkafka's epoch bump
+    /// after timed-out messages never completes there. Every delivery of the
+    /// batch has resolved, and dropping the old producer purges what it still
+    /// holds, so its rows — all unmarked — go out again from the new one.
     fn recover_kafka(&mut self) {
-        if let Some((code, reason)) = self.producer.client().fatal_error() {
-            tracing::error!(?code, %reason, "Kafka producer failed fatally; making a new one");
-            match kafka::producer(&self.cfg) {
-                Ok(p) => self.producer = p,
-                Err(e) => tracing::error!(error = %e, "could not make a new producer"),
+        match self.producer.client().fatal_error() {
+            Some((code, reason)) => {
+                tracing::error!(?code, %reason, "Kafka producer failed fatally; making a new one")
             }
+            None => tracing::warn!("Kafka did not acknowledge a batch; making a new producer"),
+        }
+        match kafka::producer(&self.cfg) {
+            Ok(p) => self.producer = p,
+            Err(e) => tracing::error!(error = %e, "could not make a new producer"),
         }
         self.topics_ready = false;
     }
@@ -167,24 +191,38 @@ impl Relay {
         }
         let mut acked = Vec::new();
         let mut failed = 0;
+        let mut first_error = None;
         for (id, delivery) in deliveries {
             match delivery.await {
                 Ok(Ok(_)) => acked.push(id),
                 Ok(Err((e, _))) => {
                     failed += 1;
-                    tracing::warn!(id, error = %e, "not acknowledged by Kafka; will retry");
+                    first_error.get_or_insert((id, e.to_string()));
                 }
                 Err(_) => failed += 1,
             }
         }
         if failed > 0 {
             self.metrics.errors.inc();
+            let (first_id, error) = first_error.unwrap_or((0, "delivery cancelled".into()));
+            tracing::warn!(failed, first_id, %error, "rows not acknowledged by Kafka; will retry");
         }
-        if !acked.is_empty() {
-            outbox::mark_relayed(db, &acked).await?;
-            self.metrics.produced.inc_by(acked.len() as u64);
+        let produced = acked.len();
+        self.metrics.produced.inc_by(produced as u64);
+        self.unmarked.extend(acked);
+        self.mark_acknowledged(db).await?;
+        Ok((produced, failed))
+    }
+
+    /// Marks what Kafka acknowledged. If Postgres fails here the ids are kept
+    /// and marked after reconnecting, so they are not produced again.
+    async fn mark_acknowledged(&mut self, db: &Client) -> anyhow::Result<()> {
+        if !self.unmarked.is_empty() {
+            tracing::debug!(rows = self.unmarked.len(), "marking acknowledged rows");
+            outbox::mark_relayed(db, &self.unmarked).await?;
+            self.unmarked.clear();
         }
-        Ok((acked.len(), failed))
+        Ok(())
     }
 
     /// Re-publishes to Redis what no consumer acknowledged in time, with
@@ -245,6 +283,21 @@ impl Relay {
         self.metrics.backlog.set(count);
         self.metrics.oldest_unrelayed_secs.set(oldest as i64);
         Ok(())
+    }
+}
+
+/// Drives the connection and passes its notifications on (a permit is
+/// kept if the relay is busy, so a commit during a batch is not missed).
+async fn drive(mut connection: Connection<Socket, NoTlsStream>, inserted: Arc<Notify>) {
+    while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+        match message {
+            Ok(AsyncMessage::Notification(_)) => inserted.notify_one(),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "Postgres connection ended");
+                return;
+            }
+        }
     }
 }
 

@@ -2,96 +2,18 @@
 //! real Redis. Events are read back with a real Kafka consumer.
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use integration::{RedisServer, TestDatabase};
+use integration::{KafkaBroker, PostgresServer, RedisServer, TestDatabase};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `tansu` from TANSU, PATH or ~/.cargo/bin (`cargo install tansu --locked --features dynostore`).
-fn tansu_binary() -> String {
-    if let Ok(t) = std::env::var("TANSU") {
-        return t;
-    }
-    let home = std::env::var("HOME").unwrap_or_default();
-    let cargo_bin = format!("{home}/.cargo/bin/tansu");
-    if std::path::Path::new(&cargo_bin).exists() {
-        cargo_bin
-    } else {
-        "tansu".into()
-    }
-}
-
-struct Broker {
-    port: u16,
-    _child: Killed,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu_binary())
-            .args([
-                "broker",
-                "--cluster-id",
-                "relay-test",
-                "--listener-url",
-                &url,
-            ])
-            .args([
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu is installed (.ci/run installs it)");
-        wait_port(port, "tansu");
-        Broker {
-            port,
-            _child: Killed(child),
-        }
-    }
-
-    fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
+use test_support::{free_port, wait_listening, KillOnDrop};
 
 struct Relay {
     metrics_port: u16,
-    child: Killed,
+    child: KillOnDrop,
 }
 
 /// Each relay's JSON log, kept for when a test fails.
@@ -104,14 +26,14 @@ fn log_file(port: u16) -> std::fs::File {
 fn start_relay(
     db: &TestDatabase,
     redis: &RedisServer,
-    broker: &Broker,
+    broker: &KafkaBroker,
     extra: &[(&str, &str)],
 ) -> Relay {
-    let metrics_port = free_port();
+    let metrics_port = free_port().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay"));
     cmd.env("DATABASE_URL", &db.url)
         .env("REDIS_URL", redis.url())
-        .env("KAFKA_BROKERS", broker.brokers())
+        .env("KAFKA_BROKERS", broker.bootstrap())
         .env("RELAY_HTTP_ADDR", format!("127.0.0.1:{metrics_port}"))
         .env("RELAY_REDELIVER_AFTER_SECS", "3600")
         .env("RUST_LOG", "info")
@@ -119,8 +41,8 @@ fn start_relay(
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    let child = Killed(cmd.spawn().unwrap());
-    wait_port(metrics_port, "relay");
+    let child = KillOnDrop(cmd.spawn().unwrap());
+    wait_listening(metrics_port, "relay", Duration::from_secs(30)).unwrap();
     Relay {
         metrics_port,
         child,
@@ -177,9 +99,9 @@ async fn wait_backlog_empty(db: &TestDatabase) {
 }
 
 /// Everything on both topics: (topic, key, event_id) in partition order.
-fn consume_all(broker: &Broker, expected: usize) -> Vec<(String, i64, String)> {
+fn consume_all(broker: &KafkaBroker, expected: usize) -> Vec<(String, i64, String)> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.brokers())
+        .set("bootstrap.servers", broker.bootstrap())
         .set("group.id", "relay-test-reader")
         .set("enable.auto.commit", "false")
         .set("broker.address.family", "v4")
@@ -226,7 +148,7 @@ fn consume_all(broker: &Broker, expected: usize) -> Vec<(String, i64, String)> {
 async fn every_event_reaches_kafka_once_in_order_and_bad_rows_are_skipped() {
     let db = TestDatabase::create().await;
     let redis = RedisServer::start();
-    let broker = Broker::start();
+    let broker = KafkaBroker::start().unwrap();
     let mut events = insert_events(&db, 1500, 25).await;
     let client = db.client().await;
     client
@@ -285,7 +207,7 @@ async fn every_event_reaches_kafka_once_in_order_and_bad_rows_are_skipped() {
 async fn two_replicas_produce_each_event_once() {
     let db = TestDatabase::create().await;
     let redis = RedisServer::start();
-    let broker = Broker::start();
+    let broker = KafkaBroker::start().unwrap();
     let first = start_relay(&db, &redis, &broker, &[]);
     let second = start_relay(&db, &redis, &broker, &[]);
     let events = insert_events(&db, 1000, 10).await;
@@ -305,7 +227,7 @@ async fn two_replicas_produce_each_event_once() {
 async fn unacknowledged_events_are_republished_then_given_up() {
     let db = TestDatabase::create().await;
     let redis = RedisServer::start();
-    let broker = Broker::start();
+    let broker = KafkaBroker::start().unwrap();
     let mut subscriber = redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
@@ -380,50 +302,20 @@ async fn unacknowledged_events_are_republished_then_given_up() {
 async fn a_relay_killed_mid_batch_loses_nothing() {
     let db = TestDatabase::create().await;
     let redis = RedisServer::start();
-    let broker = Broker::start();
+    let broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 5000, 20).await;
     let batch = [("RELAY_BATCH_SIZE", "100")];
     let relay = start_relay(&db, &redis, &broker, &batch);
-    let client = db.client().await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let done: i64 = client
-            .query_one(
-                "SELECT count(*) FROM outbox WHERE relayed_at IS NOT NULL",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if done >= 1000 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "relay made no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_marked(&db, 1000).await;
     drop(relay); // SIGKILL, mid-run
-    let marked_before: i64 = client
-        .query_one(
-            "SELECT count(*) FROM outbox WHERE relayed_at IS NOT NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let marked_before = marked_ids(&db).await.len();
     assert!(marked_before < 5000, "killed before the end");
     let relay = start_relay(&db, &redis, &broker, &batch);
     wait_backlog_empty(&db).await;
     let reconciled = relay.metric("relay_reconciled_total").await;
     let seen = consume_all(&broker, events.len());
-    let mut count: HashMap<&String, usize> = HashMap::new();
-    for (_, _, e) in &seen {
-        *count.entry(e).or_default() += 1;
-    }
-    let missing = events
-        .iter()
-        .filter(|(_, e)| !count.contains_key(e))
-        .count();
-    let duplicated = count.values().filter(|n| **n > 1).count();
+    let count = counts(&seen);
+    let (missing, duplicated) = missing_and_duplicated(events.iter().map(|(_, e)| e), &count);
     let position: HashMap<&String, usize> = events
         .iter()
         .enumerate()
@@ -452,7 +344,7 @@ async fn a_relay_killed_mid_batch_loses_nothing() {
 async fn redelivery_waits_for_redis_to_come_back() {
     let db = TestDatabase::create().await;
     let mut redis = RedisServer::start();
-    let broker = Broker::start();
+    let broker = KafkaBroker::start().unwrap();
     redis.stop();
     let relay = start_relay(
         &db,
@@ -484,4 +376,123 @@ async fn redelivery_waits_for_redis_to_come_back() {
         .get_message()
         .expect("re-published once Redis is back");
     assert!(msg.get_payload::<String>().unwrap().contains("seq"));
+}
+
+/// Event ids the relay has marked relayed.
+async fn marked_ids(db: &TestDatabase) -> HashSet<String> {
+    let client = db.client().await;
+    client
+        .query(
+            "SELECT event_id::text FROM outbox WHERE relayed_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+async fn wait_marked(db: &TestDatabase, at_least: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while marked_ids(db).await.len() < at_least {
+        assert!(Instant::now() < deadline, "relay made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How often each event id was seen.
+fn counts(seen: &[(String, i64, String)]) -> HashMap<&String, usize> {
+    let mut count: HashMap<&String, usize> = HashMap::new();
+    for (_, _, e) in seen {
+        *count.entry(e).or_default() += 1;
+    }
+    count
+}
+
+/// (expected ids never seen, ids seen more than once).
+fn missing_and_duplicated<'a>(
+    expected: impl Iterator<Item = &'a String>,
+    count: &HashMap<&String, usize>,
+) -> (usize, usize) {
+    let missing = expected.filter(|e| !count.contains_key(*e)).count();
+    (missing, count.values().filter(|n| **n > 1).count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_delays_the_relay_and_loses_nothing() {
+    let mut postgres = PostgresServer::start().unwrap();
+    let db = TestDatabase::create_on(&postgres.url("postgres")).await;
+    let redis = RedisServer::start();
+    let broker = KafkaBroker::start().unwrap();
+    let events = insert_events(&db, 3000, 20).await;
+    let mut relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "100")]);
+    wait_marked(&db, 500).await;
+
+    postgres.stop();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        relay.child.0.try_wait().unwrap().is_none(),
+        "the relay outlives the outage"
+    );
+    let errors = relay.metric("relay_errors_total").await;
+    // Backing off (0.2 s doubling to 10 s): a handful of attempts, not a storm.
+    assert!((1.0..=10.0).contains(&errors), "{errors} errors in 4 s");
+    let ready = reqwest::get(format!("http://127.0.0.1:{}/readyz", relay.metrics_port))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(ready, 503, "not ready without Postgres");
+
+    postgres.resume().unwrap();
+    wait_backlog_empty(&db).await;
+    let seen = consume_all(&broker, events.len());
+    let count = counts(&seen);
+    let (missing, duplicated) = missing_and_duplicated(events.iter().map(|(_, e)| e), &count);
+    println!(
+        "postgres outage: events {}, errors while down {errors}, missing {missing}, duplicated {duplicated}",
+        events.len()
+    );
+    assert_eq!((missing, duplicated), (0, 0));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(relay.metric("relay_backlog").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start();
+    let mut broker = KafkaBroker::start().unwrap();
+    let events = insert_events(&db, 3000, 20).await;
+    let relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "100")]);
+    wait_marked(&db, 1000).await;
+
+    broker.stop();
+    // In flight when the broker died: unacknowledged, so not marked.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let marked = marked_ids(&db).await;
+    assert!(marked.len() < events.len(), "stopped before the end");
+    broker.resume().unwrap();
+    wait_backlog_empty(&db).await;
+
+    // The restarted in-memory broker lost what it held, so what the relay
+    // had marked is gone; everything else must now be there exactly once.
+    let expected: Vec<&String> = events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| !marked.contains(*e))
+        .collect();
+    let seen = consume_all(&broker, expected.len());
+    let count = counts(&seen);
+    let (missing, duplicated) = missing_and_duplicated(expected.iter().copied(), &count);
+    let remarked = count.keys().filter(|e| marked.contains(**e)).count();
+    println!(
+        "broker restart: events {}, marked before the restart {}, expected after {}, \
+         missing {missing}, duplicated {duplicated}, marked ones produced again {remarked}",
+        events.len(),
+        marked.len(),
+        expected.len()
+    );
+    assert_eq!((missing, duplicated, remarked), (0, 0, 0));
+    assert!(relay.metric("relay_errors_total").await >= 1.0);
 }

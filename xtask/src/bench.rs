@@ -3,13 +3,14 @@
 //! baseline (axum with pooled Postgres/Redis doing the same work), plus the
 //! host's exact per-request counts. Ratios are what to compare.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
+
+use test_support::{free_port, wait_listening, KillOnDrop};
 
 use crate::{env, run, wrk};
 
@@ -23,31 +24,8 @@ pub struct Options {
 const PRODUCTS: u64 = 400_000;
 const RANGE: u64 = 100_000;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn wait_listening(port: u16, what: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("{what} did not start listening on {port}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
+/// Servers may take a while to come up on a loaded 2-core machine.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A target under load: its address and, on the project host, its counters.
 struct Target {
@@ -88,7 +66,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
         .env("DATABASE_URL", &db_url))?;
     seed(&db_url)?;
     let redis_port = free_port()?;
-    let _redis = Proc(
+    let _redis = KillOnDrop(
         Command::new("redis-server")
             .args([
                 "--port",
@@ -104,7 +82,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
             .spawn()
             .context("starting redis-server")?,
     );
-    wait_listening(redis_port, "redis-server")?;
+    wait_listening(redis_port, "redis-server", START_TIMEOUT)?;
     let redis_url = format!("redis://127.0.0.1:{redis_port}");
 
     let use_spin = match opts.runtime.as_deref() {
@@ -117,7 +95,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
         "SPIN_VARIABLE_RATE_LIMIT_CAPACITY".into(),
         "1000000000".into(),
     );
-    let start_app = |manifest: &str, name: &'static str| -> anyhow::Result<(Proc, Target)> {
+    let start_app = |manifest: &str, name: &'static str| -> anyhow::Result<(KillOnDrop, Target)> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let (child, stats) = if use_spin {
@@ -148,9 +126,9 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
                 .spawn()?;
             (child, Some(stats))
         };
-        wait_listening(port, name)?;
+        wait_listening(port, name, START_TIMEOUT)?;
         Ok((
-            Proc(child),
+            KillOnDrop(child),
             Target {
                 name,
                 base: format!("http://{listen}"),
@@ -161,7 +139,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
     let (_gw_proc, gateway) = start_app("spin.toml", "gateway")?;
     let (_floor_proc, floor) = start_app("tests/fixtures/hello/spin.toml", "floor")?;
     let base_port = free_port()?;
-    let _base_proc = Proc(
+    let _base_proc = KillOnDrop(
         Command::new(bin.join("baseline"))
             .args([
                 "--database-url",
@@ -174,7 +152,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
             .stdout(Stdio::null())
             .spawn()?,
     );
-    wait_listening(base_port, "baseline")?;
+    wait_listening(base_port, "baseline", START_TIMEOUT)?;
     let baseline = Target {
         name: "baseline",
         base: format!("http://127.0.0.1:{base_port}"),

@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask up`, `cargo xtask test`, and their parts.
 
 mod bench;
+mod bench_relay;
 mod env;
 mod wrk;
 
@@ -41,6 +42,9 @@ enum Task {
         /// `host` (default) or `spin` (needs a `spin` binary on PATH).
         #[arg(long)]
         runtime: Option<String>,
+        /// `http` (the gateway's scenarios), `relay` (outbox → Kafka) or `all`.
+        #[arg(long, default_value = "all")]
+        suite: String,
     },
     /// Print an access token signed with the local JWT secret.
     Token {
@@ -76,11 +80,22 @@ fn main() -> anyhow::Result<()> {
             seconds,
             connections,
             runtime,
-        } => bench::bench(bench::Options {
-            seconds,
-            connections,
-            runtime,
-        }),
+            suite,
+        } => {
+            let http = || {
+                bench::bench(bench::Options {
+                    seconds,
+                    connections,
+                    runtime: runtime.clone(),
+                })
+            };
+            match suite.as_str() {
+                "http" => http(),
+                "relay" => bench_relay::bench_relay(seconds),
+                "all" => http().and_then(|()| bench_relay::bench_relay(seconds)),
+                other => bail!("unknown suite {other:?}: http, relay or all"),
+            }
+        }
         Task::Token { user_id, admin } => {
             let secret = env::jwt_secret()?;
             let role = if admin {

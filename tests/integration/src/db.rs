@@ -22,7 +22,13 @@ fn admin_url() -> String {
 
 impl TestDatabase {
     pub async fn create() -> TestDatabase {
-        let admin_url = admin_url();
+        Self::create_on(&admin_url()).await
+    }
+
+    /// A migrated database on the server of `admin_url` (e.g. a private
+    /// [`test_support::PostgresServer`]).
+    pub async fn create_on(admin_url: &str) -> TestDatabase {
+        let admin_url = admin_url.to_string();
         let config: tokio_postgres::Config = admin_url.parse().expect("DATABASE_URL");
         let host = match config.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 pub use db::TestDatabase;
 pub use redis_server::RedisServer;
+pub use test_support::{KafkaBroker, PostgresServer};
 
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
 

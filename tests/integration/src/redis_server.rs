@@ -1,26 +1,19 @@
 //! A private redis-server per test, so a test can stop and restart it.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use test_support::{free_port, wait_listening, KillOnDrop};
 
 pub struct RedisServer {
     pub port: u16,
-    child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    child: Option<KillOnDrop>,
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
         let mut server = RedisServer {
-            port: free_port(),
+            port: free_port().unwrap(),
             child: None,
         };
         server.resume();
@@ -48,20 +41,13 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child = Some(KillOnDrop(child));
+        wait_listening(self.port, "redis-server", Duration::from_secs(10)).unwrap();
     }
 
     /// Kills the server (as a crash would).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child = None;
     }
 
     pub fn client(&self) -> redis::Connection {

@@ -1,0 +1,10 @@
+//! The outbox relay: outbox → Kafka, and unacknowledged events back to Redis.
+//! The `relay` binary runs it; `relay-bench` measures it.
+
+pub mod config;
+pub mod event;
+pub mod http;
+pub mod kafka;
+pub mod metrics;
+pub mod outbox;
+pub mod relay;
