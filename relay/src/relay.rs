@@ -165,7 +165,9 @@ impl Relay {
 
     /// Produces one batch; returns (produced, failed).
     async fn relay_batch(&mut self, db: &Client) -> anyhow::Result<(usize, usize)> {
+        let started = std::time::Instant::now();
         let rows = outbox::next_batch(db, self.cfg.batch_size).await?;
+        let read = started.elapsed();
         let mut deliveries = Vec::with_capacity(rows.len());
         for row in &rows {
             if let Err(bad) = check(&row.event_type, &row.payload) {
@@ -208,9 +210,19 @@ impl Relay {
             tracing::warn!(failed, first_id, %error, "rows not acknowledged by Kafka; will retry");
         }
         let produced = acked.len();
+        let acknowledged = started.elapsed();
         self.metrics.produced.inc_by(produced as u64);
         self.unmarked.extend(acked);
         self.mark_acknowledged(db).await?;
+        if !rows.is_empty() {
+            tracing::debug!(
+                rows = rows.len(),
+                read_ms = read.as_secs_f64() * 1e3,
+                acked_ms = acknowledged.as_secs_f64() * 1e3,
+                marked_ms = started.elapsed().as_secs_f64() * 1e3,
+                "batch"
+            );
+        }
         Ok((produced, failed))
     }
 

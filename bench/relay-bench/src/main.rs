@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     let insert = db
         .prepare(&format!(
             "INSERT INTO outbox (event_id, event_type, aggregate_id, payload) \
-             VALUES (gen_random_uuid(), 'order.created', $1 % 1000, {PAYLOAD_SQL})"
+             VALUES (gen_random_uuid(), 'order.created', $1::int8 % 1000, {PAYLOAD_SQL})"
         ))
         .await?;
     for i in 0..total {
