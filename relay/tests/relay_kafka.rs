@@ -496,3 +496,46 @@ async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
     assert_eq!((missing, duplicated, remarked), (0, 0, 0));
     assert!(relay.metric("relay_errors_total").await >= 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_batch_in_flight_and_marks_it() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start();
+    let broker = KafkaBroker::start().unwrap();
+    let events = insert_events(&db, 5000, 20).await;
+    let batch = [("RELAY_BATCH_SIZE", "100")];
+    let mut relay = start_relay(&db, &redis, &broker, &batch);
+    wait_marked(&db, 1000).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &relay.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = relay.child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+    let marked = marked_ids(&db).await;
+    assert!(marked.len() < events.len(), "stopped before the end");
+    // Everything it produced, it marked: Kafka holds exactly the marked events.
+    let seen = consume_all(&broker, marked.len());
+    let count = counts(&seen);
+    let (missing, duplicated) = missing_and_duplicated(marked.iter(), &count);
+    let unmarked_in_kafka = count.keys().filter(|e| !marked.contains(**e)).count();
+    println!(
+        "SIGTERM: events {}, marked at exit {}, in Kafka {}, missing {missing}, duplicated {duplicated}, \
+         produced but unmarked {unmarked_in_kafka}",
+        events.len(),
+        marked.len(),
+        seen.len()
+    );
+    assert_eq!((missing, duplicated, unmarked_in_kafka), (0, 0, 0));
+}
