@@ -32,6 +32,11 @@ impl Metrics {
             self.skipped.clone(),
         );
         registry.register(
+            "reconciled",
+            "Events found already in Kafka but not marked (a predecessor died between ack and mark), marked without producing again",
+            self.reconciled.clone(),
+        );
+        registry.register(
             "redelivered",
             "Events re-published to Redis",
             self.redelivered.clone(),
@@ -64,5 +69,34 @@ impl Metrics {
         let mut out = String::new();
         let _ = encode(&mut out, &registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_exported_under_its_documented_name() {
+        let m = Metrics::default();
+        m.reconciled.inc_by(3);
+        let text = m.render();
+        for name in [
+            "relay_produced_total",
+            "relay_skipped_total",
+            "relay_reconciled_total",
+            "relay_redelivered_total",
+            "relay_gave_up_total",
+            "relay_errors_total",
+            "relay_backlog",
+            "relay_oldest_unrelayed_seconds",
+            "relay_leader",
+        ] {
+            assert!(
+                text.lines().any(|l| l.split_whitespace().next() == Some(name)),
+                "{name} missing from:\n{text}"
+            );
+        }
+        assert!(text.contains("relay_reconciled_total 3"), "{text}");
     }
 }

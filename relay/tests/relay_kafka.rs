@@ -5,9 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use integration::{KafkaBroker, PostgresServer, RedisServer, TestDatabase};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use test_support::{free_port, wait_listening, KillOnDrop};
 
@@ -538,4 +540,47 @@ async fn sigterm_finishes_the_batch_in_flight_and_marks_it() {
         seen.len()
     );
     assert_eq!((missing, duplicated, unmarked_in_kafka), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_leader_marks_events_a_dead_predecessor_produced_but_never_marked() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start();
+    let broker = KafkaBroker::start().unwrap();
+    let events = insert_events(&db, 40, 4).await;
+    // The predecessor: produced the first 25 (acknowledged), died before marking.
+    let cfg = relay::config::Config::parse_from([
+        "relay",
+        "--database-url",
+        &db.url,
+        "--kafka-brokers",
+        &broker.bootstrap(),
+    ]);
+    relay::kafka::create_topics(&cfg).await.unwrap();
+    let producer = relay::kafka::producer(&cfg).unwrap();
+    let client = db.client().await;
+    let rows = relay::outbox::next_batch(&client, 25).await.unwrap();
+    for row in &rows {
+        let record = FutureRecord::to(&row.event_type)
+            .key(row.key.as_str())
+            .payload(row.payload.as_str())
+            .headers(OwnedHeaders::new().insert(Header {
+                key: "event_id",
+                value: Some(row.event_id.as_str()),
+            }));
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .expect("acknowledged");
+    }
+    drop(producer);
+
+    let relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "25")]);
+    wait_backlog_empty(&db).await;
+    let seen = consume_all(&broker, events.len());
+    let count = counts(&seen);
+    let (missing, duplicated) = missing_and_duplicated(events.iter().map(|(_, e)| e), &count);
+    assert_eq!((missing, duplicated), (0, 0));
+    assert_eq!(relay.metric("relay_reconciled_total").await, 25.0);
+    assert_eq!(relay.metric("relay_produced_total").await, 15.0);
 }
