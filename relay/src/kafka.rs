@@ -7,13 +7,14 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::Headers;
-use rdkafka::producer::FutureProducer;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::config::Config;
 use crate::event::EVENT_TYPES;
+use crate::outbox::Row;
 
 fn client_config(cfg: &Config) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -30,6 +31,18 @@ pub fn producer(cfg: &Config) -> anyhow::Result<FutureProducer> {
         .set("message.timeout.ms", "15000")
         .set("linger.ms", "5")
         .create()?)
+}
+
+/// The record for one outbox row: topic = event type, key = order id, the
+/// event as the value and `event_id` as a header (consumers dedupe on it).
+pub fn record(row: &Row) -> FutureRecord<'_, str, str> {
+    FutureRecord::to(&row.event_type)
+        .key(row.key.as_str())
+        .payload(row.payload.as_str())
+        .headers(OwnedHeaders::new().insert(Header {
+            key: "event_id",
+            value: Some(row.event_id.as_str()),
+        }))
 }
 
 /// Creates the event topics unless they exist.

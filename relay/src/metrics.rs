@@ -93,7 +93,8 @@ mod tests {
             "relay_leader",
         ] {
             assert!(
-                text.lines().any(|l| l.split_whitespace().next() == Some(name)),
+                text.lines()
+                    .any(|l| l.split_whitespace().next() == Some(name)),
                 "{name} missing from:\n{text}"
             );
         }

@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, Producer};
 use tokio::sync::{watch, Notify};
 use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
@@ -176,14 +175,7 @@ impl Relay {
                 self.metrics.skipped.inc();
                 continue;
             }
-            let record = FutureRecord::to(&row.event_type)
-                .key(row.key.as_str())
-                .payload(row.payload.as_str())
-                .headers(OwnedHeaders::new().insert(Header {
-                    key: "event_id",
-                    value: Some(row.event_id.as_str()),
-                }));
-            match self.producer.send_result(record) {
+            match self.producer.send_result(kafka::record(row)) {
                 Ok(delivery) => deliveries.push((row.id, delivery)),
                 Err((e, _)) => {
                     tracing::warn!(id = row.id, error = %e, "could not enqueue; will retry");

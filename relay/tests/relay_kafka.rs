@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use integration::{KafkaBroker, PostgresServer, RedisServer, TestDatabase};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::FutureRecord;
+use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use test_support::{free_port, wait_listening, KillOnDrop};
 
@@ -561,15 +560,8 @@ async fn a_new_leader_marks_events_a_dead_predecessor_produced_but_never_marked(
     let client = db.client().await;
     let rows = relay::outbox::next_batch(&client, 25).await.unwrap();
     for row in &rows {
-        let record = FutureRecord::to(&row.event_type)
-            .key(row.key.as_str())
-            .payload(row.payload.as_str())
-            .headers(OwnedHeaders::new().insert(Header {
-                key: "event_id",
-                value: Some(row.event_id.as_str()),
-            }));
         producer
-            .send(record, Duration::from_secs(10))
+            .send(relay::kafka::record(row), Duration::from_secs(10))
             .await
             .expect("acknowledged");
     }
