@@ -468,8 +468,20 @@ async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
     let relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "100")]);
     wait_marked(&db, 1000).await;
 
+    let errors_before = relay.metric("relay_errors_total").await;
     broker.stop();
-    // In flight when the broker died: unacknowledged, so not marked.
+    // The batch in flight resolves only when its last delivery fails (up to
+    // message.timeout.ms); its acknowledged rows are marked right after. The
+    // dead broker acknowledges nothing more, so from then on `marked` is what
+    // the old broker took.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while relay.metric("relay_errors_total").await <= errors_before {
+        assert!(
+            Instant::now() < deadline,
+            "the in-flight batch never failed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let marked = marked_ids(&db).await;
     assert!(marked.len() < events.len(), "stopped before the end");
