@@ -56,7 +56,7 @@ enum Task {
 }
 
 /// The components `spin.toml` runs, and the tests' fixture components.
-pub const COMPONENTS: &[&str] = &["catalog", "gateway", "probe", "hello"];
+pub const COMPONENTS: &[&str] = &["catalog", "gateway", "products-api", "probe", "hello"];
 
 fn main() -> anyhow::Result<()> {
     let root = env::workspace_root()?;

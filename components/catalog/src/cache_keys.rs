@@ -9,6 +9,8 @@
 //! all cached pages is one `INCR`, never a `KEYS`/`SCAN`, and a reader that
 //! raced a write can only fill a key of the old version, which nobody reads.
 
+use platform_core::product::ProductId;
+
 /// Product and list entries live 10 minutes (the seed's TTL).
 pub const TTL_SECS: i64 = 600;
 
@@ -17,8 +19,8 @@ pub const LIST_VERSION: &str = "catalog:list-version";
 /// What a deleted product's key holds until it expires.
 pub const TOMBSTONE: &[u8] = b"deleted";
 
-pub fn product(id: i64) -> String {
-    format!("catalog:product:{id}")
+pub fn product(id: ProductId) -> String {
+    format!("catalog:product:{}", id.get())
 }
 
 pub fn list(version: &str, page: u32, page_size: u32) -> String {

@@ -1,55 +1,53 @@
 //! The catalog service as a library component: it exports
-//! `shop:platform/catalog` and is composed into the gateway by Spin.
+//! `shop:platform/catalog` and is composed into `products-api` by Spin.
 
 mod cache_keys;
+mod cached;
 mod service;
 mod store;
 
 wit_bindgen::generate!({
     world: "catalog-service",
     path: "../../wit",
+    with: { "shop:platform/types@0.1.0": component_support::wit::types },
 });
 
+use component_support::wit::types::{Error, PageRequest};
 use exports::shop::platform::catalog::{Guest, Product, ProductInput, ProductPage};
-use platform_core::{ApiError, ErrorKind};
-use shop::platform::types::{Error, PageRequest};
+use platform_core::product::{NewProduct, ProductFields, ProductId};
+use platform_core::ServiceError;
 
 struct Catalog;
 
+/// The service checks its own input: callers other than the HTTP edge exist.
+fn checked(input: ProductInput) -> Result<NewProduct, ServiceError> {
+    NewProduct::parse(ProductFields {
+        name: input.name,
+        description: Some(input.description),
+        price: input.price,
+        stock: i64::from(input.stock),
+    })
+}
+
 impl Guest for Catalog {
     fn list_products(page: PageRequest) -> Result<ProductPage, Error> {
-        service::list(page).map_err(to_wit)
+        Ok(service::list(page)?)
     }
 
     fn get_product(id: i64) -> Result<Product, Error> {
-        service::get(id).map_err(to_wit)
+        Ok(service::get(ProductId::new(id)?)?)
     }
 
     fn create_product(input: ProductInput) -> Result<Product, Error> {
-        service::create(input).map_err(to_wit)
+        Ok(service::create(&checked(input)?)?)
     }
 
     fn update_product(id: i64, input: ProductInput) -> Result<Product, Error> {
-        service::update(id, input).map_err(to_wit)
+        Ok(service::update(ProductId::new(id)?, &checked(input)?)?)
     }
 
     fn delete_product(id: i64) -> Result<(), Error> {
-        service::delete(id).map_err(to_wit)
-    }
-}
-
-fn to_wit(e: ApiError) -> Error {
-    match e.kind {
-        ErrorKind::InvalidInput | ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType => {
-            Error::InvalidInput(e.message)
-        }
-        ErrorKind::Unauthenticated => Error::Unauthenticated(e.message),
-        ErrorKind::Forbidden | ErrorKind::MethodNotAllowed => Error::Forbidden(e.message),
-        ErrorKind::NotFound => Error::NotFound(e.message),
-        ErrorKind::Conflict => Error::Conflict(e.message),
-        ErrorKind::RateLimited => Error::RateLimited(e.message),
-        ErrorKind::Unavailable => Error::Unavailable(e.message),
-        ErrorKind::Internal => Error::Internal(e.message),
+        Ok(service::delete(ProductId::new(id)?)?)
     }
 }
 

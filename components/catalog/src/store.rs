@@ -1,30 +1,36 @@
 //! The catalog's SQL. Each change is one statement.
 
-use component_support::db::{self, Db};
-use platform_core::product::{ProductInput, ProductJson};
-use platform_core::ApiError;
+use component_support::db::{self, Db, Row};
+use platform_core::product::{NewProduct, ProductId};
+use platform_core::ServiceError;
 use spin_sdk::pg4::{DbValue, ParameterValue};
+
+use crate::exports::shop::platform::catalog::Product;
 
 const COLUMNS: &str = "id, name, description, price, stock, created_at, updated_at";
 
-fn product(row: &[DbValue]) -> Result<ProductJson, ApiError> {
-    Ok(ProductJson {
-        id: db::int64(row, 0)?,
-        name: db::text(row, 1)?,
-        description: db::text(row, 2)?,
-        price: db::int64(row, 3)?,
-        stock: db::int32(row, 4)?,
-        created_at: db::timestamp(row, 5)?,
-        updated_at: db::timestamp(row, 6)?,
-    })
+impl TryFrom<&Row> for Product {
+    type Error = ServiceError;
+
+    fn try_from(row: &Row) -> Result<Product, ServiceError> {
+        Ok(Product {
+            id: db::int64(row, 0)?,
+            name: db::text(row, 1)?,
+            description: db::text(row, 2)?,
+            price: db::int64(row, 3)?,
+            stock: db::int32(row, 4)?,
+            created_at: db::timestamp(row, 5)?,
+            updated_at: db::timestamp(row, 6)?,
+        })
+    }
 }
 
-fn one(rows: &[Vec<DbValue>]) -> Result<Option<ProductJson>, ApiError> {
-    rows.first().map(|r| product(r)).transpose()
+fn one(rows: &[Vec<DbValue>]) -> Result<Option<Product>, ServiceError> {
+    rows.first().map(|r| Product::try_from(&r[..])).transpose()
 }
 
 /// A page of live products, newest first, and the number of live products.
-pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<ProductJson>, u64), ApiError> {
+pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Product>, u64), ServiceError> {
     let sql = format!(
         "SELECT {COLUMNS}, count(*) OVER () FROM products WHERE deleted_at IS NULL \
          ORDER BY id DESC LIMIT $1 OFFSET $2"
@@ -36,7 +42,7 @@ pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<ProductJson>, u64),
     let products = rs
         .rows
         .iter()
-        .map(|r| product(r))
+        .map(|r| Product::try_from(&r[..]))
         .collect::<Result<Vec<_>, _>>()?;
     let total = match rs.rows.first() {
         Some(row) => db::int64(row, 7)?,
@@ -57,46 +63,46 @@ pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<ProductJson>, u64),
     Ok((products, u64::try_from(total).unwrap_or(0)))
 }
 
-pub fn get(db: &Db, id: i64) -> Result<Option<ProductJson>, ApiError> {
+pub fn get(db: &Db, id: ProductId) -> Result<Option<Product>, ServiceError> {
     let sql = format!("SELECT {COLUMNS} FROM products WHERE id = $1 AND deleted_at IS NULL");
-    one(&db.query(&sql, &[ParameterValue::Int64(id)])?.rows)
+    one(&db.query(&sql, &[ParameterValue::Int64(id.get())])?.rows)
 }
 
-pub fn insert(db: &Db, p: &ProductInput) -> Result<ProductJson, ApiError> {
+pub fn insert(db: &Db, p: &NewProduct) -> Result<Product, ServiceError> {
     let sql = format!(
         "INSERT INTO products (name, description, price, stock) VALUES ($1, $2, $3, $4) \
          RETURNING {COLUMNS}"
     );
     let rs = db.query(&sql, &params(p))?;
-    one(&rs.rows)?.ok_or_else(ApiError::internal)
+    one(&rs.rows)?.ok_or_else(|| ServiceError::internal("INSERT … RETURNING gave no row"))
 }
 
-pub fn update(db: &Db, id: i64, p: &ProductInput) -> Result<Option<ProductJson>, ApiError> {
+pub fn update(db: &Db, id: ProductId, p: &NewProduct) -> Result<Option<Product>, ServiceError> {
     let sql = format!(
         "UPDATE products SET name = $1, description = $2, price = $3, stock = $4, \
          updated_at = now() AT TIME ZONE 'UTC' \
          WHERE id = $5 AND deleted_at IS NULL RETURNING {COLUMNS}"
     );
     let mut values = params(p).to_vec();
-    values.push(ParameterValue::Int64(id));
+    values.push(ParameterValue::Int64(id.get()));
     one(&db.query(&sql, &values)?.rows)
 }
 
 /// Soft delete: past orders keep referencing the row. True if it was live.
-pub fn delete(db: &Db, id: i64) -> Result<bool, ApiError> {
+pub fn delete(db: &Db, id: ProductId) -> Result<bool, ServiceError> {
     let n = db.execute(
         "UPDATE products SET deleted_at = now() AT TIME ZONE 'UTC', \
          updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1 AND deleted_at IS NULL",
-        &[ParameterValue::Int64(id)],
+        &[ParameterValue::Int64(id.get())],
     )?;
     Ok(n > 0)
 }
 
-fn params(p: &ProductInput) -> [ParameterValue; 4] {
+fn params(p: &NewProduct) -> [ParameterValue; 4] {
     [
-        ParameterValue::Str(p.name.clone()),
-        ParameterValue::Str(p.description.clone()),
-        ParameterValue::Int64(p.price),
-        ParameterValue::Int32(p.stock),
+        ParameterValue::Str(p.name.as_str().to_string()),
+        ParameterValue::Str(p.description.as_str().to_string()),
+        ParameterValue::Int64(p.price.get()),
+        ParameterValue::Int32(p.stock.get()),
     ]
 }

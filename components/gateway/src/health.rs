@@ -1,31 +1,27 @@
 //! `/health` (liveness) and `/health/ready` (Postgres and Redis answer).
 
 use component_support::config::var;
-use platform_core::{ApiError, ErrorKind};
+use edge::{HttpError, Reply};
+use platform_core::ServiceError;
 use spin_sdk::{pg4, redis};
-
-use crate::reply::Reply;
 
 pub fn live() -> Reply {
     Reply::raw_json(200, r#"{"status":"ok"}"#)
 }
 
-// The SDK's Postgres error is large; it is only checked here, never kept.
-#[allow(clippy::result_large_err)]
-pub fn ready() -> Result<Reply, ApiError> {
-    let unavailable =
-        |what: &str| ApiError::new(ErrorKind::Unavailable, format!("{what} is unavailable"));
+pub fn ready() -> Result<Reply, HttpError> {
+    let unavailable = |what: &str| ServiceError::unavailable(format!("{what} is unavailable"));
     let pg_ok = pg4::Connection::open(&var("database_url")?)
         .and_then(|c| c.query("SELECT 1", &[]))
         .is_ok();
     if !pg_ok {
-        return Err(unavailable("postgres"));
+        return Err(unavailable("postgres").into());
     }
     let redis_ok = redis::Connection::open(&var("redis_url")?)
         .and_then(|c| c.execute("PING", &[]))
         .is_ok();
     if !redis_ok {
-        return Err(unavailable("redis"));
+        return Err(unavailable("redis").into());
     }
     Ok(live())
 }

@@ -1,26 +1,33 @@
-//! The gateway: the one public HTTP trigger. It turns HTTP into calls of the
-//! service interfaces it imports, and every outcome into the JSON contract of
-//! API.md — no handler error text ever reaches a client.
+//! The gateway: `/health`, `/health/ready`, `/openapi.json`, and the JSON 404
+//! for every path no route group claims (`spin.toml` routes `/...` here).
 
-mod auth;
-mod body;
-mod catalog_api;
-mod context;
 mod health;
-mod rate_limit;
-mod reply;
-mod router;
-mod wit_error;
 
-wit_bindgen::generate!({
-    world: "gateway",
-    path: "../../wit",
-});
-
+use edge::{Context, Handler, HttpError, Reply};
+use platform_core::route::Route;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
+const OPENAPI: &str = include_str!("../../../openapi/openapi.json");
+
+struct Operations;
+
+impl Handler for Operations {
+    async fn handle(
+        route: Route,
+        _req: IncomingRequest,
+        _ctx: &mut Context,
+    ) -> Result<Reply, HttpError> {
+        match route {
+            Route::Health => Ok(health::live()),
+            Route::Ready => health::ready(),
+            Route::OpenApi => Ok(Reply::raw_json(200, OPENAPI)),
+            _ => Err(HttpError::NoRoute),
+        }
+    }
+}
+
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
-    router::handle(req).await
+    edge::serve::<Operations>(req).await
 }

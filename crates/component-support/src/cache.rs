@@ -31,7 +31,10 @@ impl Cache {
             self.state = match Connection::open(&self.url) {
                 Ok(c) => State::Open(c),
                 Err(e) => {
-                    eprintln!("redis unavailable, serving without cache: {e:?}");
+                    crate::log::warn(
+                        "redis unavailable, serving without cache",
+                        &format!("{e:?}"),
+                    );
                     State::Down
                 }
             };
@@ -43,7 +46,10 @@ impl Cache {
     }
 
     fn failed(&mut self, op: &str, err: spin_sdk::redis::Error) {
-        eprintln!("redis {op} failed, serving without cache: {err:?}");
+        crate::log::warn(
+            "redis command failed, serving without cache",
+            &format!("{op}: {err:?}"),
+        );
         self.state = State::Down;
     }
 

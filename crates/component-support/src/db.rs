@@ -2,64 +2,123 @@
 //!
 //! Rules Spin 3.6.3 forces (spin-facts): parameters carry the column's exact
 //! type, `timestamptz` is never read, and no transaction outlives a call —
-//! every atomic change is one statement.
+//! every atomic change is one statement, which is also why a statement that
+//! lost a serialization race or a deadlock can simply run once more.
 
-use platform_core::{ApiError, ErrorKind};
-use spin_sdk::pg4::{
-    Connection, DbValue, Error as SdkError, ParameterValue, PgError, QueryError, RowSet,
-};
+use platform_core::sqlstate::{self, DbFailure};
+use platform_core::ServiceError;
+use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError, RowSet};
+
+/// A row as Spin returns it; services map it with `TryFrom<&Row>`.
+pub type Row = [DbValue];
 
 pub struct Db {
     conn: Connection,
 }
 
-impl Db {
-    pub fn open(url: &str) -> Result<Db, ApiError> {
-        Connection::open(url)
-            .map(|conn| Db { conn })
-            .map_err(|e| map_error("open", &e))
+/// A failed statement: what it means to the caller, and what Postgres said
+/// (so a service that knows more can say it better, e.g. which product ran
+/// out of stock). `?` turns it into the contract's error.
+#[derive(Debug)]
+pub struct DbError {
+    code: Option<String>,
+    constraint: Option<String>,
+    error: ServiceError,
+}
+
+impl DbError {
+    /// The SQLSTATE, when the server answered.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
     }
 
-    pub fn query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, ApiError> {
-        self.conn.query(sql, params).map_err(|e| map_error(sql, &e))
-    }
-
-    /// Runs a statement and returns the number of rows it affected.
-    pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, ApiError> {
-        self.conn
-            .execute(sql, params)
-            .map_err(|e| map_error(sql, &e))
+    /// The violated constraint's name, for 23xxx errors.
+    pub fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
     }
 }
 
-/// The SQLSTATE of a server-side error, if that is what failed.
-pub fn sqlstate(err: &PgError) -> Option<&str> {
+impl From<DbError> for ServiceError {
+    fn from(e: DbError) -> ServiceError {
+        e.error
+    }
+}
+
+impl Db {
+    pub fn open(url: &str) -> Result<Db, ServiceError> {
+        Connection::open(url)
+            .map(|conn| Db { conn })
+            .map_err(|e| classify("open", &e).error)
+    }
+
+    pub fn query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, DbError> {
+        self.retrying(sql, || self.conn.query(sql, params))
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, DbError> {
+        self.retrying(sql, || self.conn.execute(sql, params))
+    }
+
+    /// Runs `run` again once when the first attempt lost a race; a second
+    /// loss is a 503 (the database is too contended to answer now).
+    fn retrying<T>(&self, sql: &str, run: impl Fn() -> Result<T, PgError>) -> Result<T, DbError> {
+        match run() {
+            Ok(v) => Ok(v),
+            Err(e) if is_retryable(&e) => run().map_err(|e| {
+                if is_retryable(&e) {
+                    DbError {
+                        code: server_error(&e).map(|(code, _)| code.to_string()),
+                        constraint: None,
+                        error: ServiceError::unavailable("The database is busy; try again"),
+                    }
+                } else {
+                    classify(sql, &e)
+                }
+            }),
+            Err(e) => Err(classify(sql, &e)),
+        }
+    }
+}
+
+/// SQLSTATE and message of a server-side error.
+fn server_error(err: &PgError) -> Option<(&str, &str)> {
     match err {
-        PgError::QueryFailed(QueryError::DbError(db)) => Some(db.code.as_str()),
+        PgError::QueryFailed(QueryError::DbError(db)) => {
+            Some((db.code.as_str(), db.message.as_str()))
+        }
         _ => None,
     }
 }
 
-fn map_error(context: &str, err: &PgError) -> ApiError {
-    let unavailable = || ApiError::new(ErrorKind::Unavailable, "The database is unavailable");
-    match err {
-        PgError::ConnectionFailed(detail) => {
-            // The detail can name the host, never the password; still keep it short.
-            eprintln!("postgres connection failed: {}", first_line(detail));
-            unavailable()
-        }
-        _ => match sqlstate(err) {
-            // Connection exceptions, shutdowns, too many connections.
-            Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "53300" => {
-                eprintln!("postgres unavailable ({code})");
-                unavailable()
-            }
-            Some("23514") => ApiError::invalid("A value is out of range"),
-            _ => {
-                eprintln!("postgres error in `{}`: {err:?}", first_line(context));
-                ApiError::internal()
-            }
-        },
+fn is_retryable(err: &PgError) -> bool {
+    server_error(err).is_some_and(|(code, msg)| {
+        matches!(sqlstate::classify(code, msg), Some(DbFailure::Retryable))
+    })
+}
+
+fn classify(context: &str, err: &PgError) -> DbError {
+    if let PgError::ConnectionFailed(detail) = err {
+        // The detail can name the host, never the password; keep it short.
+        crate::log::error("postgres connection failed", first_line(detail));
+        return DbError {
+            code: None,
+            constraint: None,
+            error: ServiceError::unavailable("The database is unavailable"),
+        };
+    }
+    let (code, message) = server_error(err).unwrap_or(("", ""));
+    let error = match sqlstate::classify(code, message) {
+        Some(DbFailure::Final(e)) => e,
+        _ => ServiceError::internal(format!(
+            "postgres error in `{}`: {err:?}",
+            first_line(context)
+        )),
+    };
+    DbError {
+        code: (!code.is_empty()).then(|| code.to_string()),
+        constraint: sqlstate::constraint_name(message).map(str::to_string),
+        error,
     }
 }
 
@@ -68,50 +127,41 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Column readers by position; a wrong type is a bug, reported as internal.
-pub fn decode_error(column: usize, value: &DbValue) -> ApiError {
-    eprintln!("unexpected postgres value in column {column}: {value:?}");
-    ApiError::internal()
+fn decode_error(column: usize, value: Option<&DbValue>) -> ServiceError {
+    ServiceError::internal(format!(
+        "unexpected postgres value in column {column}: {:?}",
+        value.unwrap_or(&DbValue::DbNull)
+    ))
 }
 
-pub fn int64(row: &[DbValue], i: usize) -> Result<i64, ApiError> {
+pub fn int64(row: &Row, i: usize) -> Result<i64, ServiceError> {
     match row.get(i) {
         Some(DbValue::Int64(v)) => Ok(*v),
         Some(DbValue::Int32(v)) => Ok(i64::from(*v)),
-        other => Err(decode_error(i, other.unwrap_or(&DbValue::DbNull))),
+        other => Err(decode_error(i, other)),
     }
 }
 
-pub fn int32(row: &[DbValue], i: usize) -> Result<i32, ApiError> {
+pub fn int32(row: &Row, i: usize) -> Result<i32, ServiceError> {
     match row.get(i) {
         Some(DbValue::Int32(v)) => Ok(*v),
-        other => Err(decode_error(i, other.unwrap_or(&DbValue::DbNull))),
+        other => Err(decode_error(i, other)),
     }
 }
 
-pub fn text(row: &[DbValue], i: usize) -> Result<String, ApiError> {
+pub fn text(row: &Row, i: usize) -> Result<String, ServiceError> {
     match row.get(i) {
         Some(DbValue::Str(v)) => Ok(v.clone()),
-        other => Err(decode_error(i, other.unwrap_or(&DbValue::DbNull))),
+        other => Err(decode_error(i, other)),
     }
 }
 
 /// A UTC `timestamp` column as RFC 3339 text.
-pub fn timestamp(row: &[DbValue], i: usize) -> Result<String, ApiError> {
+pub fn timestamp(row: &Row, i: usize) -> Result<String, ServiceError> {
     match row.get(i) {
         Some(DbValue::Datetime((y, mo, d, h, mi, s, ns))) => Ok(platform_core::time::rfc3339_utc(
             *y, *mo, *d, *h, *mi, *s, *ns,
         )),
-        other => Err(decode_error(i, other.unwrap_or(&DbValue::DbNull))),
-    }
-}
-
-/// Keeps the SDK's decode error type reachable for callers that use `Decode`.
-pub fn from_sdk(err: SdkError) -> ApiError {
-    match err {
-        SdkError::PgError(e) => map_error("decode", &e),
-        SdkError::Decode(detail) => {
-            eprintln!("postgres decode error: {detail}");
-            ApiError::internal()
-        }
+        other => Err(decode_error(i, other)),
     }
 }

@@ -1,9 +1,11 @@
-//! Helpers the service components share over spin-sdk 5.2.
+//! Helpers the components share over spin-sdk 5.2.
 //!
-//! Everything here maps host failures onto [`platform_core::ApiError`] so that
-//! no Postgres or Redis text ever reaches a client: details go to stderr
-//! (Spin's component log), clients get the contract's message.
+//! Host failures become [`platform_core::ServiceError`] here, so no Postgres
+//! or Redis text ever reaches a client; details go to stderr as one JSON line
+//! per event ([`log`]), clients get the contract's message.
 
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod log;
+pub mod wit;

@@ -1,113 +1,55 @@
-//! The error kinds of the WIT contract and the HTTP statuses they map to.
+//! A service's failure: the WIT `error` variant of `shop:platform/types` as
+//! plain Rust, so pure code and the data layer can produce it natively.
+//!
+//! Nothing here is HTTP: statuses, headers and bodies are the edge's job
+//! (`crates/edge`), which maps this type in one place.
 
-use serde::Serialize;
-
-/// Mirrors `shop:platform/types.error`; the gateway maps it to a status.
+/// Why a caller was refused by a token bucket, as data (never in the text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    InvalidInput,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    Conflict,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    MethodNotAllowed,
-    RateLimited,
-    Unavailable,
-    Internal,
+pub struct RateLimit {
+    /// Bucket size: requests allowed in a burst.
+    pub capacity: u32,
+    /// Tokens added per second.
+    pub refill_per_sec: u32,
+    /// Whole seconds until one token is back (at least 1).
+    pub retry_after_secs: u32,
 }
 
-impl ErrorKind {
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorKind::InvalidInput => 400,
-            ErrorKind::Unauthenticated => 401,
-            ErrorKind::Forbidden => 403,
-            ErrorKind::NotFound => 404,
-            ErrorKind::MethodNotAllowed => 405,
-            ErrorKind::Conflict => 409,
-            ErrorKind::PayloadTooLarge => 413,
-            ErrorKind::UnsupportedMediaType => 415,
-            ErrorKind::RateLimited => 429,
-            ErrorKind::Unavailable => 503,
-            ErrorKind::Internal => 500,
-        }
-    }
-}
-
-/// An error on its way to a client: a kind and a message that is safe to show.
+/// Mirrors `shop:platform/types.error`. Texts of `InvalidInput`, `NotFound`
+/// and `Conflict` are safe to show; `Internal` text is for logs only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub kind: ErrorKind,
-    pub message: String,
+pub enum ServiceError {
+    InvalidInput(String),
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    RateLimited(RateLimit),
+    Unavailable(String),
+    Internal(String),
 }
 
-/// The uniform error body of API.md: `{"error": "..."}`.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-}
-
-impl ApiError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
+impl ServiceError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidInput, message)
+        ServiceError::InvalidInput(message.into())
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::NotFound, message)
+        ServiceError::NotFound(message.into())
     }
 
-    /// An unexpected failure: the detail goes to the log, never to the client.
-    pub fn internal() -> Self {
-        Self::new(ErrorKind::Internal, "Internal server error")
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ServiceError::Conflict(message.into())
     }
 
-    pub fn status(&self) -> u16 {
-        self.kind.status()
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ServiceError::Unavailable(message.into())
     }
 
-    pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(&ErrorBody {
-            error: &self.message,
-        })
-        .unwrap_or_else(|_| br#"{"error":"Internal server error"}"#.to_vec())
+    /// An unexpected failure; `detail` is logged by the edge, never shown.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ServiceError::Internal(detail.into())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_follow_the_contract() {
-        assert_eq!(ErrorKind::InvalidInput.status(), 400);
-        assert_eq!(ErrorKind::Unauthenticated.status(), 401);
-        assert_eq!(ErrorKind::Forbidden.status(), 403);
-        assert_eq!(ErrorKind::NotFound.status(), 404);
-        assert_eq!(ErrorKind::Conflict.status(), 409);
-        assert_eq!(ErrorKind::PayloadTooLarge.status(), 413);
-        assert_eq!(ErrorKind::RateLimited.status(), 429);
-        assert_eq!(ErrorKind::Unavailable.status(), 503);
-    }
-
-    #[test]
-    fn body_is_json_with_escaped_message() {
-        let err = ApiError::invalid("bad \"name\"");
-        let v: serde_json::Value = serde_json::from_slice(&err.body()).unwrap();
-        assert_eq!(v, serde_json::json!({"error": "bad \"name\""}));
-    }
-
-    #[test]
-    fn internal_hides_detail() {
-        assert_eq!(ApiError::internal().message, "Internal server error");
-        assert_eq!(ApiError::internal().status(), 500);
-    }
-}
+pub type ServiceResult<T> = Result<T, ServiceError>;

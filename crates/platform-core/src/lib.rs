@@ -9,6 +9,9 @@ pub mod page;
 pub mod path;
 pub mod product;
 pub mod rate_limit;
+pub mod route;
+pub mod sqlstate;
+pub mod text;
 pub mod time;
 
-pub use error::{ApiError, ErrorKind};
+pub use error::{RateLimit, ServiceError, ServiceResult};

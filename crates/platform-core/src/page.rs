@@ -1,6 +1,6 @@
 //! `page` / `page_size` query parameters (API.md: default 1 and 15, max 100).
 
-use crate::ApiError;
+use crate::ServiceError;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 15;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -16,7 +16,7 @@ pub struct Page {
 impl Page {
     /// Parses a raw query string. Unknown parameters are ignored; a present
     /// but invalid `page` or `page_size` is a 400, never silently clamped.
-    pub fn from_query(query: &str) -> Result<Page, ApiError> {
+    pub fn from_query(query: &str) -> Result<Page, ServiceError> {
         let mut page = 1;
         let mut page_size = DEFAULT_PAGE_SIZE;
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -29,14 +29,14 @@ impl Page {
         Ok(Page { page, page_size })
     }
 
-    pub fn new(page: u32, page_size: u32) -> Result<Page, ApiError> {
+    pub fn new(page: u32, page_size: u32) -> Result<Page, ServiceError> {
         if !(1..=MAX_PAGE).contains(&page) {
-            return Err(ApiError::invalid(format!(
+            return Err(ServiceError::invalid(format!(
                 "page must be between 1 and {MAX_PAGE}"
             )));
         }
         if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(ApiError::invalid(format!(
+            return Err(ServiceError::invalid(format!(
                 "page_size must be between 1 and {MAX_PAGE_SIZE}"
             )));
         }
@@ -53,14 +53,14 @@ impl Page {
     }
 }
 
-fn parse_bounded(name: &str, value: &str, min: u32, max: u32) -> Result<u32, ApiError> {
+fn parse_bounded(name: &str, value: &str, min: u32, max: u32) -> Result<u32, ServiceError> {
     let message = || format!("{name} must be an integer between {min} and {max}");
     let n: u64 = value
         .trim()
         .parse()
-        .map_err(|_| ApiError::invalid(message()))?;
+        .map_err(|_| ServiceError::invalid(message()))?;
     if n < u64::from(min) || n > u64::from(max) {
-        return Err(ApiError::invalid(message()));
+        return Err(ServiceError::invalid(message()));
     }
     Ok(n as u32)
 }
@@ -103,7 +103,7 @@ mod tests {
             "page=99999999999999999999",
         ] {
             let err = Page::from_query(q).unwrap_err();
-            assert_eq!(err.status(), 400, "{q}");
+            assert!(matches!(err, ServiceError::InvalidInput(_)), "{q}");
         }
     }
 

@@ -4,6 +4,8 @@
 //! Redis clock, so every gateway instance shares it; this module holds the
 //! script and the arithmetic around its answer.
 
+use crate::RateLimit;
+
 /// KEYS[1] = bucket; ARGV = capacity, refill per second.
 /// Returns {allowed (0/1), whole tokens left, milliseconds until one token}.
 pub const TOKEN_BUCKET_LUA: &str = r#"
@@ -74,6 +76,16 @@ impl Decision {
     pub fn retry_after_secs(&self) -> i64 {
         ((self.wait_ms + 999) / 1000).max(1)
     }
+
+    /// The refusal as data, for the error that carries it to the edge.
+    pub fn refusal(&self, config: BucketConfig) -> RateLimit {
+        let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        RateLimit {
+            capacity: clamp(config.capacity),
+            refill_per_sec: clamp(config.refill_per_sec),
+            retry_after_secs: clamp(self.retry_after_secs()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +124,19 @@ mod tests {
         );
         assert_eq!(Decision::from_reply(&[1, 19, 0]).unwrap().remaining, 19);
         assert_eq!(Decision::from_reply(&[1, 2]), None);
+    }
+
+    #[test]
+    fn a_refusal_carries_its_numbers() {
+        let config = BucketConfig::parse("3", "1");
+        let refusal = Decision::from_reply(&[0, 0, 1500]).unwrap().refusal(config);
+        assert_eq!(
+            refusal,
+            RateLimit {
+                capacity: 3,
+                refill_per_sec: 1,
+                retry_after_secs: 2
+            }
+        );
     }
 }

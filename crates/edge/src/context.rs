@@ -1,4 +1,4 @@
-//! Per-request context: the request id, the origin, the start time.
+//! Per-request context: request id, origin, route, caller, start time.
 
 use std::time::Instant;
 
@@ -7,6 +7,14 @@ use spin_sdk::http::IncomingRequest;
 pub struct Context {
     pub request_id: String,
     pub origin: Option<String>,
+    pub method: String,
+    /// The path without its query.
+    pub path: String,
+    pub query: String,
+    /// The route template matched, for the log line (`/product/{id}`).
+    pub template: Option<&'static str>,
+    /// The authenticated caller, once known, for the log line.
+    pub user_id: Option<i64>,
     pub started: Instant,
 }
 
@@ -15,9 +23,18 @@ impl Context {
         let request_id = header(req, "x-request-id")
             .filter(|id| valid_request_id(id))
             .unwrap_or_else(new_request_id);
+        let path_and_query = req.path_with_query().unwrap_or_else(|| "/".to_string());
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query.as_str(), ""));
         Context {
             request_id,
             origin: header(req, "origin"),
+            method: req.method().to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            template: None,
+            user_id: None,
             started: Instant::now(),
         }
     }
@@ -41,8 +58,11 @@ fn valid_request_id(id: &str) -> bool {
 }
 
 fn new_request_id() -> String {
-    wasi::random::random::get_random_bytes(16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(32);
+    for b in wasi::random::random::get_random_bytes(16) {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    id
 }

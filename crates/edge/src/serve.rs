@@ -1,0 +1,63 @@
+//! The request pipeline every HTTP component runs: CORS preflight, route
+//! parsing, the component's handler, errors to replies, one log line.
+
+use component_support::config::var;
+use platform_core::cors::{CorsPolicy, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE_SECS};
+use platform_core::route::Route;
+use spin_sdk::http::{IncomingRequest, Method, Response};
+
+use crate::context::Context;
+use crate::error::HttpError;
+use crate::reply::Reply;
+
+/// What an HTTP component implements: its routes, already parsed and typed.
+/// A route of another group is answered 404 (spin.toml never sends one).
+#[allow(async_fn_in_trait)] // components are single-threaded; no `Send` needed
+pub trait Handler {
+    async fn handle(
+        route: Route,
+        req: IncomingRequest,
+        ctx: &mut Context,
+    ) -> Result<Reply, HttpError>;
+}
+
+pub async fn serve<H: Handler>(req: IncomingRequest) -> Response {
+    let mut ctx = Context::new(&req);
+    // The policy is an application variable (a host call that costs on
+    // Spin): read only when a browser sent an Origin.
+    let cors = match ctx.origin {
+        Some(_) => var("cors_origins")
+            .map(|s| CorsPolicy::parse(&s))
+            .unwrap_or(CorsPolicy::None),
+        None => CorsPolicy::None,
+    };
+    let reply = if req.method() == Method::Options {
+        preflight(&ctx, &cors)
+    } else {
+        match Route::parse(&ctx.method, &ctx.path) {
+            Ok(matched) => {
+                ctx.template = Some(matched.template);
+                match H::handle(matched.route, req, &mut ctx).await {
+                    Ok(reply) => reply,
+                    Err(e) => e.into_reply(&ctx),
+                }
+            }
+            Err(e) => {
+                ctx.template = Route::template_of(&ctx.path);
+                HttpError::from(e).into_reply(&ctx)
+            }
+        }
+    };
+    reply.finish(&ctx, &cors)
+}
+
+fn preflight(ctx: &Context, cors: &CorsPolicy) -> Reply {
+    let mut reply = Reply::no_content();
+    if cors.allow_origin(ctx.origin.as_deref()).is_some() {
+        reply = reply
+            .with_header("access-control-allow-methods", ALLOW_METHODS)
+            .with_header("access-control-allow-headers", ALLOW_HEADERS)
+            .with_header("access-control-max-age", MAX_AGE_SECS);
+    }
+    reply
+}
