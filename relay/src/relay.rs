@@ -4,6 +4,7 @@
 //! after the broker acknowledged them; a crash between the two re-produces
 //! them (at least once — consumers dedupe on `event_id`), never loses them.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,26 +17,65 @@ use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
 use crate::config::Config;
 use crate::event::{check, redelivery_delay};
 use crate::metrics::Metrics;
-use crate::{kafka, outbox};
+use crate::{http, kafka, outbox};
 
-pub struct Relay {
-    pub cfg: Config,
-    pub metrics: Arc<Metrics>,
-    pub ready: Arc<AtomicBool>,
-    pub producer: FutureProducer,
-    pub redis: Option<redis::aio::MultiplexedConnection>,
+/// Runs the relay with `cfg` until `shutdown` completes: the probe and
+/// metrics server, the leader election and the relay loop. The batch in
+/// flight when `shutdown` fires is finished and the producer flushed.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    tokio::spawn(http::serve(
+        cfg.http_addr.clone(),
+        http::Probe {
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+        },
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut relay = Relay {
+        producer: kafka::producer(&cfg)?,
+        cfg,
+        metrics,
+        ready,
+        redis: None,
+        topics_ready: false,
+        unmarked: Vec::new(),
+    };
+    let stopping = async {
+        shutdown.await;
+        tracing::info!("stopping after the batch in flight");
+        let _ = stop_tx.send(true);
+        // Keep the sender alive until the loop has seen the signal.
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = relay.run(stop_rx) => {}
+        _ = stopping => {}
+    }
+    relay.producer.flush(Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// The relay's state; only [`run`] builds it.
+struct Relay {
+    cfg: Config,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    producer: FutureProducer,
+    redis: Option<redis::aio::MultiplexedConnection>,
     /// Topics exist and the partitions' tails are reconciled with the outbox.
-    pub topics_ready: bool,
+    topics_ready: bool,
     /// Rows Kafka acknowledged that are not marked yet (Postgres went away
     /// between the ack and the mark): marked first when it is back.
-    pub unmarked: Vec<i64>,
+    unmarked: Vec<i64>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 impl Relay {
     /// Runs until `stop` turns true; a batch in flight is finished first.
-    pub async fn run(&mut self, mut stop: watch::Receiver<bool>) {
+    async fn run(&mut self, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(200);
         while !*stop.borrow() {
             match self.session(&mut stop).await {

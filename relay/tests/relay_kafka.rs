@@ -148,7 +148,7 @@ fn consume_all(broker: &KafkaBroker, expected: usize) -> Vec<(String, i64, Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_kafka_once_in_order_and_bad_rows_are_skipped() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let mut events = insert_events(&db, 1500, 25).await;
     let client = db.client().await;
@@ -207,7 +207,7 @@ async fn every_event_reaches_kafka_once_in_order_and_bad_rows_are_skipped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_produce_each_event_once() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let first = start_relay(&db, &redis, &broker, &[]);
     let second = start_relay(&db, &redis, &broker, &[]);
@@ -227,7 +227,7 @@ async fn two_replicas_produce_each_event_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unacknowledged_events_are_republished_then_given_up() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let mut subscriber = redis::Client::open(redis.url())
         .unwrap()
@@ -302,7 +302,7 @@ async fn unacknowledged_events_are_republished_then_given_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_killed_mid_batch_loses_nothing() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 5000, 20).await;
     let batch = [("RELAY_BATCH_SIZE", "100")];
@@ -344,7 +344,7 @@ async fn a_relay_killed_mid_batch_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivery_waits_for_redis_to_come_back() {
     let db = TestDatabase::create().await;
-    let mut redis = RedisServer::start();
+    let mut redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     redis.stop();
     let relay = start_relay(
@@ -361,7 +361,7 @@ async fn redelivery_waits_for_redis_to_come_back() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(relay.metric("relay_errors_total").await >= 1.0);
     assert_eq!(relay.metric("relay_redelivered_total").await, 0.0);
-    redis.resume();
+    redis.resume().unwrap();
     let mut conn = redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
@@ -424,7 +424,7 @@ fn missing_and_duplicated<'a>(
 async fn a_postgres_outage_delays_the_relay_and_loses_nothing() {
     let mut postgres = PostgresServer::start().unwrap();
     let db = TestDatabase::create_on(&postgres.url("postgres")).await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 3000, 20).await;
     let mut relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "100")]);
@@ -462,7 +462,7 @@ async fn a_postgres_outage_delays_the_relay_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let mut broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 3000, 20).await;
     let relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "100")]);
@@ -513,7 +513,7 @@ async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_batch_in_flight_and_marks_it() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 5000, 20).await;
     let batch = [("RELAY_BATCH_SIZE", "100")];
@@ -556,7 +556,7 @@ async fn sigterm_finishes_the_batch_in_flight_and_marks_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_leader_marks_events_a_dead_predecessor_produced_but_never_marked() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 40, 4).await;
     // The predecessor: produced the first 25 (acknowledged), died before marking.

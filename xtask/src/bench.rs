@@ -1,7 +1,8 @@
-//! `cargo xtask bench`: every scenario through the gateway, side by side
-//! with the floor (a trivial component on the same runtime) and a native
-//! baseline (axum with pooled Postgres/Redis doing the same work), plus the
-//! host's exact per-request counts. Ratios are what to compare.
+//! `cargo xtask bench`: every scenario through the app, side by side with
+//! the floor (a trivial component on the same runtime), a same-shaped probe
+//! (a component making exactly the route's host calls) and a native baseline
+//! (axum with pooled Postgres/Redis doing the same work), plus the host's
+//! exact per-request counts. Ratios and counts are what to compare.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
-use test_support::{free_port, wait_listening, KillOnDrop};
+use test_support::{free_port, wait_listening, KillOnDrop, RedisServer};
 
 use crate::{env, run, wrk};
 
@@ -27,11 +28,121 @@ const RANGE: u64 = 100_000;
 /// Servers may take a while to come up on a loaded 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The host's per-request counters the table shows, with their headings.
+const COUNTERS: &[(&str, &str)] = &[
+    ("pg_statements", "pg"),
+    ("redis_connections", "r.conn"),
+    ("redis_commands", "r.cmd"),
+    ("outbound_http", "http"),
+    ("instances", "inst"),
+    ("variables_app", "v.app"),
+    ("variables_literal", "v.lit"),
+    ("stdio_writes", "log.w"),
+    ("stdio_bytes", "log.B"),
+];
+
+pub fn bench(opts: Options) -> anyhow::Result<()> {
+    wrk::ensure_installed()?;
+    build()?;
+    let root = env::workspace_root()?;
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out)?;
+    let backends = Backends::start()?;
+    let runtime = Runtime::parse(opts.runtime.as_deref())?;
+    let targets = Targets::start(&root, &out, &runtime, &backends)?;
+    let scenarios = run_scenarios(&targets, &opts, &out)?;
+    let sizes = wasm_sizes(&root);
+    let instantiation = match runtime {
+        Runtime::Spin => Value::Null,
+        Runtime::Host => instantiation(&root, &backends.variables)?,
+    };
+    report(&out, &opts, &runtime, &scenarios, sizes, instantiation)
+}
+
+fn build() -> anyhow::Result<()> {
+    crate::build_components()?;
+    run(crate::cargo().args([
+        "build",
+        "--profile",
+        "bench-native",
+        "-p",
+        "platform-host",
+        "-p",
+        "baseline",
+    ]))
+}
+
+enum Runtime {
+    Host,
+    Spin,
+}
+
+impl Runtime {
+    fn parse(name: Option<&str>) -> anyhow::Result<Runtime> {
+        match name {
+            Some("spin") => Ok(Runtime::Spin),
+            Some("host") | None => Ok(Runtime::Host),
+            Some(other) => bail!("unknown runtime {other:?}"),
+        }
+    }
+}
+
+/// A seeded database and a Redis of the benchmark's own, and the Spin
+/// variables that point the apps at them.
+struct Backends {
+    db_url: String,
+    _redis: RedisServer,
+    redis_url: String,
+    variables: std::collections::HashMap<String, String>,
+}
+
+impl Backends {
+    fn start() -> anyhow::Result<Backends> {
+        let db_url = env::database_url_named("platform_bench")?;
+        run(crate::cargo()
+            .args(["run", "--quiet", "-p", "migrate", "--", "--create-database"])
+            .env("DATABASE_URL", &db_url))?;
+        seed(&db_url)?;
+        let redis = RedisServer::start().context("starting redis-server")?;
+        let redis_url = redis.url();
+        let mut variables = env::spin_variables_for(&db_url, &redis_url)?;
+        variables.insert(
+            "SPIN_VARIABLE_RATE_LIMIT_CAPACITY".into(),
+            "1000000000".into(),
+        );
+        Ok(Backends {
+            db_url,
+            _redis: redis,
+            redis_url,
+            variables,
+        })
+    }
+}
+
 /// A target under load: its address and, on the project host, its counters.
 struct Target {
     name: &'static str,
     base: String,
     stats: Option<PathBuf>,
+    _process: Process,
+}
+
+/// A server process; Spin's is a process group (`spin up` forks `spin
+/// trigger http`), so the whole group is stopped.
+struct Process {
+    child: KillOnDrop,
+    /// The child leads its own process group.
+    group: bool,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.group {
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{}", self.child.id())])
+                .status();
+        }
+    }
 }
 
 impl Target {
@@ -42,72 +153,100 @@ impl Target {
     }
 }
 
-pub fn bench(opts: Options) -> anyhow::Result<()> {
-    wrk::ensure_installed()?;
-    crate::build_components()?;
-    run(crate::cargo().args([
-        "build",
-        "--profile",
-        "bench-native",
-        "-p",
-        "platform-host",
-        "-p",
-        "baseline",
-    ]))?;
-    let root = env::workspace_root()?;
-    let out = root.join("target/bench");
-    std::fs::create_dir_all(&out)?;
-    let bin = root.join("target/bench-native");
+struct Targets {
+    app: Target,
+    floor: Target,
+    probe: Target,
+    baseline: Target,
+}
 
-    // A database and a Redis of the benchmark's own.
-    let db_url = env::database_url_named("platform_bench")?;
-    run(crate::cargo()
-        .args(["run", "--quiet", "-p", "migrate", "--", "--create-database"])
-        .env("DATABASE_URL", &db_url))?;
-    seed(&db_url)?;
-    let redis_port = free_port()?;
-    let _redis = KillOnDrop(
-        Command::new("redis-server")
-            .args([
-                "--port",
-                &redis_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting redis-server")?,
-    );
-    wait_listening(redis_port, "redis-server", START_TIMEOUT)?;
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-
-    let use_spin = match opts.runtime.as_deref() {
-        Some("spin") => true,
-        Some("host") | None => false,
-        Some(other) => bail!("unknown runtime {other:?}"),
-    };
-    let mut vars = env::spin_variables_for(&db_url, &redis_url)?;
-    vars.insert(
-        "SPIN_VARIABLE_RATE_LIMIT_CAPACITY".into(),
-        "1000000000".into(),
-    );
-    let start_app = |manifest: &str, name: &'static str| -> anyhow::Result<(KillOnDrop, Target)> {
+impl Targets {
+    fn start(
+        root: &Path,
+        out: &Path,
+        runtime: &Runtime,
+        backends: &Backends,
+    ) -> anyhow::Result<Targets> {
+        let bin = root.join("target/bench-native");
+        let app = start_app(&bin, out, runtime, backends, "spin.toml", "app")?;
+        let floor = start_app(
+            &bin,
+            out,
+            runtime,
+            backends,
+            "tests/fixtures/hello/spin.toml",
+            "floor",
+        )?;
+        let probe = start_app(
+            &bin,
+            out,
+            runtime,
+            backends,
+            "tests/fixtures/shape/spin.toml",
+            "probe",
+        )?;
         let port = free_port()?;
-        let listen = format!("127.0.0.1:{port}");
-        let (child, stats) = if use_spin {
+        let child = Command::new(bin.join("baseline"))
+            .args([
+                "--database-url",
+                &backends.db_url,
+                "--redis-url",
+                &backends.redis_url,
+                "--listen",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .spawn()?;
+        let process = Process {
+            child: KillOnDrop(child),
+            group: false,
+        };
+        wait_listening(port, "baseline", START_TIMEOUT)?;
+        let baseline = Target {
+            name: "baseline",
+            base: format!("http://127.0.0.1:{port}"),
+            stats: None,
+            _process: process,
+        };
+        Ok(Targets {
+            app,
+            floor,
+            probe,
+            baseline,
+        })
+    }
+}
+
+fn start_app(
+    bin: &Path,
+    out: &Path,
+    runtime: &Runtime,
+    backends: &Backends,
+    manifest: &str,
+    name: &'static str,
+) -> anyhow::Result<Target> {
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let (process, stats) = match runtime {
+        Runtime::Spin => {
+            use std::os::unix::process::CommandExt;
             let spin = env::spin_binary().context("--runtime spin needs `spin` on PATH")?;
             env::check_spin_version(&spin)?;
             let child = Command::new(spin)
-                .args(["up", "-f", manifest, "--listen", &listen])
-                .envs(&vars)
+                .args(["up", "-f", manifest, "--listen", &listen, "--quiet"])
+                .envs(&backends.variables)
                 .stdout(Stdio::null())
+                .process_group(0)
                 .spawn()?;
-            (child, None)
-        } else {
+            (
+                Process {
+                    child: KillOnDrop(child),
+                    group: true,
+                },
+                None,
+            )
+        }
+        Runtime::Host => {
             let stats = out.join(format!("stats-{name}.json"));
             let child = Command::new(bin.join("platform-host"))
                 .args([
@@ -119,114 +258,116 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
                     "--stats-file",
                 ])
                 .arg(&stats)
-                .envs(&vars)
+                .envs(&backends.variables)
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()?;
-            (child, Some(stats))
-        };
-        wait_listening(port, name, START_TIMEOUT)?;
-        Ok((
-            KillOnDrop(child),
-            Target {
-                name,
-                base: format!("http://{listen}"),
-                stats,
-            },
-        ))
+            (
+                Process {
+                    child: KillOnDrop(child),
+                    group: false,
+                },
+                Some(stats),
+            )
+        }
     };
-    let (_gw_proc, gateway) = start_app("spin.toml", "gateway")?;
-    let (_floor_proc, floor) = start_app("tests/fixtures/hello/spin.toml", "floor")?;
-    let base_port = free_port()?;
-    let _base_proc = KillOnDrop(
-        Command::new(bin.join("baseline"))
-            .args([
-                "--database-url",
-                &db_url,
-                "--redis-url",
-                &redis_url,
-                "--listen",
-            ])
-            .arg(format!("127.0.0.1:{base_port}"))
-            .stdout(Stdio::null())
-            .spawn()?,
+    wait_listening(port, name, START_TIMEOUT)?;
+    Ok(Target {
+        name,
+        base: format!("http://{listen}"),
+        stats,
+        _process: process,
+    })
+}
+
+/// One measured run of `path` (or of `scripts`: warm-up, measured) on `target`.
+fn measure(
+    target: &Target,
+    opts: &Options,
+    path: &str,
+    scripts: Option<(&Path, &Path)>,
+) -> anyhow::Result<Value> {
+    let url = format!("{}{}", target.base, path);
+    wrk::run(&url, 2, opts.connections, scripts.map(|s| s.0))?; // warm-up
+    let before = target.counters();
+    let load = wrk::run(&url, opts.seconds, opts.connections, scripts.map(|s| s.1))?;
+    eprintln!(
+        "{:<10} {url}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        target.name, load.rps, load.p50_ms, load.p99_ms
     );
-    wait_listening(base_port, "baseline", START_TIMEOUT)?;
-    let baseline = Target {
-        name: "baseline",
-        base: format!("http://127.0.0.1:{base_port}"),
-        stats: None,
-    };
-
-    // `scripts`: one for the warm-up, one for the measured run.
-    let measure = |target: &Target,
-                   path: &str,
-                   scripts: Option<(&Path, &Path)>|
-     -> anyhow::Result<Value> {
-        let url = format!("{}{}", target.base, path);
-        wrk::run(&url, 2, opts.connections, scripts.map(|s| s.0))?; // warm-up
-        let before = target.counters();
-        let load = wrk::run(&url, opts.seconds, opts.connections, scripts.map(|s| s.1))?;
-        eprintln!(
-            "{:<10} {url}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-            target.name, load.rps, load.p50_ms, load.p99_ms
-        );
-        let after = target.counters();
-        let per_request = match (before, after) {
-            (Some(b), Some(a)) => {
-                let mut counts = serde_json::Map::new();
-                for (k, v) in a.as_object().into_iter().flatten() {
-                    let delta = v.as_f64().unwrap_or(0.0) - b[k].as_f64().unwrap_or(0.0);
-                    counts.insert(k.clone(), json!(delta / load.requests.max(1) as f64));
-                }
-                Value::Object(counts)
+    let after = target.counters();
+    let per_request = match (before, after) {
+        (Some(b), Some(a)) => {
+            let mut counts = serde_json::Map::new();
+            for (k, v) in a.as_object().into_iter().flatten() {
+                let delta = v.as_f64().unwrap_or(0.0) - b[k].as_f64().unwrap_or(0.0);
+                counts.insert(k.clone(), json!(delta / load.requests.max(1) as f64));
             }
-            _ => Value::Null,
-        };
-        Ok(json!({"target": target.name, "path": path, "load": load, "per_request": per_request}))
+            Value::Object(counts)
+        }
+        _ => Value::Null,
     };
+    Ok(json!({"target": target.name, "path": path, "load": load, "per_request": per_request}))
+}
 
-    let mut scenarios = Vec::new();
+type Scenario = (&'static str, Vec<Value>);
+
+fn run_scenarios(t: &Targets, opts: &Options, out: &Path) -> anyhow::Result<Vec<Scenario>> {
     let mut script_no = 0;
-    let mut sequential = |start: u64| -> anyhow::Result<PathBuf> {
+    let mut sequential = |prefix: &str, start: u64| -> anyhow::Result<PathBuf> {
         script_no += 1;
         let path = out.join(format!("sequential-{script_no}.lua"));
-        std::fs::write(&path, sequential_ids_lua(start))?;
+        std::fs::write(&path, sequential_ids_lua(prefix, start))?;
         Ok(path)
     };
-    scenarios.push(("floor", vec![measure(&floor, "/", None)?]));
-    scenarios.push((
-        "gateway /health (no backends)",
-        vec![measure(&gateway, "/health", None)?],
-    ));
-    scenarios.push((
-        "cached GET /product/{id}",
-        vec![
-            measure(&gateway, "/product/1", None)?,
-            measure(&baseline, "/product/2", None)?,
-        ],
-    ));
-    // Each run walks ids nobody asked for yet: the warm-ups and the measured
-    // runs of both targets each start RANGE ids apart.
-    let (gw_warm, gw_run) = (sequential(0)?, sequential(RANGE)?);
-    let (base_warm, base_run) = (sequential(2 * RANGE)?, sequential(3 * RANGE)?);
+    let m = |target: &Target, path: &str| measure(target, opts, path, None);
+    let mut scenarios = vec![
+        ("floor", vec![m(&t.floor, "/")?]),
+        (
+            "GET /health (no backends)",
+            vec![m(&t.app, "/health")?, m(&t.probe, "/health")?],
+        ),
+        (
+            "cached GET /product/{id}",
+            vec![
+                m(&t.app, "/product/1")?,
+                m(&t.probe, "/cached/1")?,
+                m(&t.baseline, "/product/2")?,
+            ],
+        ),
+    ];
+    // Each run walks ids nobody asked for yet: every warm-up and measured
+    // run starts RANGE ids apart (the probe reads the same rows uncached).
+    let (app_warm, app_run) = (sequential("/product/", 0)?, sequential("/product/", RANGE)?);
+    let (probe_warm, probe_run) = (
+        sequential("/uncached/", 2 * RANGE)?,
+        sequential("/uncached/", 3 * RANGE)?,
+    );
+    let (base_warm, base_run) = (sequential("/product/", 2 * RANGE)?, {
+        sequential("/product/", 3 * RANGE)?
+    });
     scenarios.push((
         "uncached GET /product/{id}",
         vec![
-            measure(&gateway, "", Some((&gw_warm, &gw_run)))?,
-            measure(&baseline, "", Some((&base_warm, &base_run)))?,
+            measure(&t.app, opts, "", Some((&app_warm, &app_run)))?,
+            measure(&t.probe, opts, "", Some((&probe_warm, &probe_run)))?,
+            measure(&t.baseline, opts, "", Some((&base_warm, &base_run)))?,
         ],
     ));
     scenarios.push((
         "GET /product?page=",
         vec![
-            measure(&gateway, "/product?page=3", None)?,
-            measure(&baseline, "/product?page=3", None)?,
+            m(&t.app, "/product?page=3")?,
+            m(&t.probe, "/list?page=3")?,
+            m(&t.baseline, "/product?page=3")?,
         ],
     ));
+    Ok(scenarios)
+}
 
-    let sizes = crate::COMPONENTS
+fn wasm_sizes(root: &Path) -> serde_json::Map<String, Value> {
+    crate::COMPONENTS
         .iter()
         .map(|c| {
             let file = root.join(format!(
@@ -238,32 +379,48 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
                 json!(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0)),
             )
         })
-        .collect::<serde_json::Map<_, _>>();
-    let instantiation = if use_spin {
-        Value::Null
-    } else {
-        let out = Command::new(bin.join("platform-host"))
-            .args(["--from", "spin.toml", "--measure-instantiation", "500"])
-            .envs(&vars)
-            .env("RUST_LOG", "warn")
-            .output()?;
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    };
+        .collect()
+}
 
+/// p50/p99 instantiation of each HTTP component of the app (project host).
+fn instantiation(
+    root: &Path,
+    variables: &std::collections::HashMap<String, String>,
+) -> anyhow::Result<Value> {
+    let out = Command::new(root.join("target/bench-native/platform-host"))
+        .args(["--from", "spin.toml", "--measure-instantiation", "500"])
+        .envs(variables)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    Ok(Value::Array(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+    ))
+}
+
+fn report(
+    out: &Path,
+    opts: &Options,
+    runtime: &Runtime,
+    scenarios: &[Scenario],
+    sizes: serde_json::Map<String, Value>,
+    instantiation: Value,
+) -> anyhow::Result<()> {
     let floor_rps = scenarios[0].1[0]["load"]["rps"].as_f64().unwrap_or(0.0);
-    print_table(&scenarios, floor_rps);
+    print_table(scenarios, floor_rps);
     println!(
         "\ncomponent sizes (bytes): {}",
         Value::Object(sizes.clone())
     );
-    println!("instantiation of the composed gateway: {instantiation}");
-
+    println!("instantiation per HTTP component: {instantiation}");
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
     let results = json!({
         "unix_time": stamp,
-        "runtime": if use_spin { "spin" } else { "project-host" },
+        "runtime": match runtime { Runtime::Spin => "spin", Runtime::Host => "project-host" },
         "seconds": opts.seconds,
         "connections": opts.connections,
         "floor_rps": floor_rps,
@@ -287,66 +444,55 @@ fn seed(db_url: &str) -> anyhow::Result<()> {
     run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", db_url, "-c", &sql]))
 }
 
-/// A wrk script whose two threads interleave over ids start+1, start+2, …
-fn sequential_ids_lua(start: u64) -> String {
+/// A wrk script whose two threads interleave over `prefix`start+1, +2, …
+fn sequential_ids_lua(prefix: &str, start: u64) -> String {
     format!(
         "local next_id = {start}\n\
          function setup(thread) thread:set(\"id\", next_id); next_id = next_id + 1 end\n\
-         function request() id = id + 2; return wrk.format(\"GET\", \"/product/\" .. id) end\n"
+         function request() id = id + 2; return wrk.format(\"GET\", \"{prefix}\" .. id) end\n"
     )
 }
 
-fn print_table(scenarios: &[(&str, Vec<Value>)], floor_rps: f64) {
-    println!(
-        "\n{:<32} {:<9} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>6} {:>6} {:>5} {:>5}",
-        "scenario",
-        "target",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "/floor",
-        "/native",
-        "pg",
-        "r.conn",
-        "r.cmd",
-        "http",
-        "inst"
+fn print_table(scenarios: &[Scenario], floor_rps: f64) {
+    let mut heading = format!(
+        "\n{:<28} {:<9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
+        "scenario", "target", "req/s", "p50 ms", "p99 ms", "/floor", "/probe", "/native"
     );
+    for (_, h) in COUNTERS {
+        heading.push_str(&format!(" {h:>6}"));
+    }
+    println!("{heading}");
     for (name, runs) in scenarios {
-        let native = runs
-            .iter()
-            .find(|r| r["target"] == "baseline")
-            .and_then(|r| r["load"]["rps"].as_f64());
+        let rps_of = |target: &str| {
+            runs.iter()
+                .find(|r| r["target"] == target)
+                .and_then(|r| r["load"]["rps"].as_f64())
+        };
+        let (probe, native) = (rps_of("probe"), rps_of("baseline"));
         for r in runs {
             let rps = r["load"]["rps"].as_f64().unwrap_or(0.0);
             let ratio = |d: Option<f64>| {
                 d.filter(|d| *d > 0.0)
                     .map_or("-".to_string(), |d| format!("{:.2}", rps / d))
             };
-            let count = |k: &str| {
-                r["per_request"][k]
-                    .as_f64()
-                    .map_or("-".to_string(), |v| format!("{v:.2}"))
-            };
-            println!(
-                "{:<32} {:<9} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>8} {:>6} {:>6} {:>6} {:>5} {:>5}",
+            let mut line = format!(
+                "{:<28} {:<9} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7} {:>7}",
                 name,
                 r["target"].as_str().unwrap_or(""),
                 rps,
                 r["load"]["p50_ms"].as_f64().unwrap_or(0.0),
                 r["load"]["p99_ms"].as_f64().unwrap_or(0.0),
                 ratio(Some(floor_rps)),
-                if r["target"] == "baseline" {
-                    "1.00".to_string()
-                } else {
-                    ratio(native)
-                },
-                count("pg_statements"),
-                count("redis_connections"),
-                count("redis_commands"),
-                count("outbound_http"),
-                count("instances"),
+                ratio(probe),
+                ratio(native),
             );
+            for (key, _) in COUNTERS {
+                let v = r["per_request"][key]
+                    .as_f64()
+                    .map_or("-".to_string(), |v| format!("{v:.2}"));
+                line.push_str(&format!(" {v:>6}"));
+            }
+            println!("{line}");
         }
     }
 }

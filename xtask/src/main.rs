@@ -56,7 +56,14 @@ enum Task {
 }
 
 /// The components `spin.toml` runs, and the tests' fixture components.
-pub const COMPONENTS: &[&str] = &["catalog", "gateway", "products-api", "probe", "hello"];
+pub const COMPONENTS: &[&str] = &[
+    "catalog",
+    "gateway",
+    "products-api",
+    "probe",
+    "hello",
+    "shape",
+];
 
 fn main() -> anyhow::Result<()> {
     let root = env::workspace_root()?;

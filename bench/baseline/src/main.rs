@@ -12,11 +12,60 @@ use axum::{Json, Router};
 use clap::Parser;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use platform_core::page::Page;
-use platform_core::product::{ProductJson, ProductPageJson, ProductSummaryJson};
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_postgres::{NoTls, Row};
+
+/// The catalog's cache format (components/catalog/src/cached.rs), so both
+/// read and write the same entries.
+#[derive(Serialize, Deserialize)]
+struct ProductJson {
+    v: u32,
+    id: i64,
+    name: String,
+    description: String,
+    price: i64,
+    stock: i32,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProductPageJson {
+    v: u32,
+    products: Vec<ProductJson>,
+    total: u64,
+}
+
+/// A list entry (API.md: no timestamps).
+#[derive(Serialize)]
+struct ProductSummaryJson<'a> {
+    id: i64,
+    name: &'a str,
+    description: &'a str,
+    price: i64,
+    stock: i32,
+}
+
+impl<'a> From<&'a ProductJson> for ProductSummaryJson<'a> {
+    fn from(p: &'a ProductJson) -> Self {
+        ProductSummaryJson {
+            id: p.id,
+            name: &p.name,
+            description: &p.description,
+            price: p.price,
+            stock: p.stock,
+        }
+    }
+}
+
+/// The API body of one product: the cached form without its version.
+fn api(p: &ProductJson) -> serde_json::Value {
+    json!({"id": p.id, "name": p.name, "description": p.description, "price": p.price,
+           "stock": p.stock, "created_at": p.created_at, "updated_at": p.updated_at})
+}
 
 #[derive(Parser)]
 struct Args {
@@ -39,6 +88,7 @@ const COLUMNS: &str = "id, name, description, price, stock, created_at::text, up
 
 fn product(row: &Row) -> ProductJson {
     ProductJson {
+        v: 1,
         id: row.get(0),
         name: row.get(1),
         description: row.get(2),
@@ -64,7 +114,7 @@ async fn get_product(State(s): State<AppState>, Path(id): Path<String>) -> Respo
     let mut redis = s.redis.clone();
     if let Ok(Some(bytes)) = redis.get::<_, Option<Vec<u8>>>(&key).await {
         if let Ok(p) = serde_json::from_slice::<ProductJson>(&bytes) {
-            return Json(json!({ "product": p })).into_response();
+            return Json(json!({ "product": api(&p) })).into_response();
         }
     }
     let Ok(client) = s.pg.get().await else {
@@ -80,7 +130,7 @@ async fn get_product(State(s): State<AppState>, Path(id): Path<String>) -> Respo
             if let Ok(bytes) = serde_json::to_vec(&p) {
                 let _: Result<(), _> = redis.set_ex(&key, bytes, TTL).await;
             }
-            Json(json!({ "product": p })).into_response()
+            Json(json!({ "product": api(&p) })).into_response()
         }
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("Product {id} not found")),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
@@ -123,6 +173,7 @@ async fn list_products(State(s): State<AppState>, RawQuery(query): RawQuery) -> 
             };
             let total = rows.first().map_or(0, |r| r.get::<_, i64>(7)) as u64;
             let d = ProductPageJson {
+                v: 1,
                 products: rows.iter().map(product).collect(),
                 total,
             };

@@ -51,11 +51,14 @@ impl Db {
             .map_err(|e| classify("open", &e).error)
     }
 
+    // The SDK's PgError is large; it never leaves this module.
+    #[allow(clippy::result_large_err)]
     pub fn query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, DbError> {
         self.retrying(sql, || self.conn.query(sql, params))
     }
 
     /// Runs a statement and returns the number of rows it affected.
+    #[allow(clippy::result_large_err)]
     pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, DbError> {
         self.retrying(sql, || self.conn.execute(sql, params))
     }

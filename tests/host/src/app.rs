@@ -18,6 +18,7 @@ use crate::redis_bindings::RedisHandlerPre;
 use crate::redis_trigger::{RedisTriggerApp, Subscription};
 use crate::runtime::{compile, engine, linker_for, ComponentConfig, Services};
 use crate::stats::StatsSnapshot;
+use crate::stdio::LogSettings;
 use crate::variables::Resolved;
 
 pub struct AppOptions {
@@ -31,6 +32,8 @@ pub struct AppOptions {
     pub components: Vec<String>,
     /// Check released Postgres connections for open transactions.
     pub check_transactions: bool,
+    /// Where guest stdout/stderr go (Spin: `.spin/logs`, echoed).
+    pub logs: LogSettings,
 }
 
 pub struct App {
@@ -59,6 +62,12 @@ impl Loader<'_> {
         Ok(Arc::new(ComponentConfig {
             id: id.to_string(),
             variables: self.variables.component_values(&def.variables)?,
+            templated: def
+                .variables
+                .iter()
+                .filter(|(_, template)| template.contains("{{"))
+                .map(|(name, _)| name.clone())
+                .collect(),
             environment: def.environment.clone().into_iter().collect(),
             allowed: AllowedHosts::parse(&hosts).with_context(|| format!("component {id}"))?,
         }))
@@ -101,6 +110,7 @@ impl App {
         };
         let services = Arc::new(Services {
             check_transactions: options.check_transactions,
+            logs: options.logs.clone(),
             ..Services::default()
         });
 

@@ -25,6 +25,7 @@ pub mod redis_host;
 pub mod redis_trigger;
 pub mod runtime;
 pub mod stats;
+pub mod stdio;
 pub mod variables;
 mod variables_host;
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use platform_host::stdio::LogSettings;
 use platform_host::{App, AppOptions};
 
 #[derive(Parser)]
@@ -31,6 +32,13 @@ struct Args {
     /// (the check costs a statement per connection; Spin does not make it).
     #[arg(long)]
     skip_transaction_check: bool,
+    /// Component stdout/stderr files go here (`spin up --log-dir`); the
+    /// default is `.spin/logs` beside the manifest, `""` writes no files.
+    #[arg(long = "log-dir", short = 'L', env = "SPIN_LOG_DIR")]
+    log_dir: Option<PathBuf>,
+    /// Do not echo component output to the terminal (`spin up --quiet`).
+    #[arg(long, short = 'q')]
+    quiet: bool,
 }
 
 #[tokio::main]
@@ -42,7 +50,21 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    let log_dir = match args.log_dir {
+        Some(dir) if dir.as_os_str().is_empty() => None,
+        Some(dir) => Some(dir),
+        None => Some(
+            args.from
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(".spin/logs"),
+        ),
+    };
     let app = App::load(AppOptions {
+        logs: LogSettings {
+            dir: log_dir,
+            echo: !args.quiet,
+        },
         manifest: args.from,
         env: Default::default(),
         use_process_env: true,

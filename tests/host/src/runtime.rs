@@ -2,7 +2,7 @@
 //! interfaces of spin-sdk 5.2. Anything else a component imports is linked
 //! as a trap (documented in the README).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,12 +18,16 @@ use wasmtime_wasi_http::{
 use crate::outbound::{default_port, AllowedHosts};
 use crate::pg::PgPools;
 use crate::stats::Stats;
+use crate::stdio::{ComponentOutput, LogFiles, LogSettings};
 
 /// What one component may see and reach.
 #[derive(Debug, Clone, Default)]
 pub struct ComponentConfig {
     pub id: String,
     pub variables: HashMap<String, String>,
+    /// Variables whose template names an application variable (`{{ v }}`):
+    /// resolved by Spin's providers on every read, so counted apart.
+    pub templated: HashSet<String>,
     pub environment: Vec<(String, String)>,
     pub allowed: AllowedHosts,
 }
@@ -36,6 +40,9 @@ pub struct Services {
     /// extra statement per connection; benchmarks turn it off to cost what
     /// Spin costs).
     pub check_transactions: bool,
+    /// Where guest stdout/stderr go.
+    pub logs: LogSettings,
+    pub log_files: LogFiles,
 }
 
 impl Default for Services {
@@ -44,6 +51,8 @@ impl Default for Services {
             pg: PgPools::default(),
             stats: Stats::default(),
             check_transactions: true,
+            logs: LogSettings::default(),
+            log_files: LogFiles::default(),
         }
     }
 }
@@ -62,7 +71,8 @@ pub struct HostState {
 impl HostState {
     pub fn new(config: Arc<ComponentConfig>, services: Arc<Services>) -> HostState {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
+        wasi.stdout(ComponentOutput::new(&services, &config.id, "stdout"));
+        wasi.stderr(ComponentOutput::new(&services, &config.id, "stderr"));
         for (k, v) in &config.environment {
             wasi.env(k, v);
         }

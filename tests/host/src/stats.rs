@@ -17,6 +17,14 @@ pub struct Stats {
     /// into the next request. Must stay 0.
     pub leaked_transactions: AtomicU64,
     pub traps: AtomicU64,
+    /// `variables::get` of a component variable templated on an application
+    /// variable: Spin asks its providers on every call (costly on Spin).
+    pub variables_app: AtomicU64,
+    /// `variables::get` of a literal component variable (cheap on Spin).
+    pub variables_literal: AtomicU64,
+    /// Guest stdout/stderr writes: each is a host call on Spin.
+    pub stdio_writes: AtomicU64,
+    pub stdio_bytes: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -30,6 +38,10 @@ pub struct StatsSnapshot {
     pub outbound_denied: u64,
     pub leaked_transactions: u64,
     pub traps: u64,
+    pub variables_app: u64,
+    pub variables_literal: u64,
+    pub stdio_writes: u64,
+    pub stdio_bytes: u64,
 }
 
 impl Stats {
@@ -48,6 +60,10 @@ impl Stats {
             outbound_denied: self.outbound_denied.load(Relaxed),
             leaked_transactions: self.leaked_transactions.load(Relaxed),
             traps: self.traps.load(Relaxed),
+            variables_app: self.variables_app.load(Relaxed),
+            variables_literal: self.variables_literal.load(Relaxed),
+            stdio_writes: self.stdio_writes.load(Relaxed),
+            stdio_bytes: self.stdio_bytes.load(Relaxed),
         }
     }
 }
@@ -65,6 +81,10 @@ impl StatsSnapshot {
             outbound_denied: self.outbound_denied - earlier.outbound_denied,
             leaked_transactions: self.leaked_transactions - earlier.leaked_transactions,
             traps: self.traps - earlier.traps,
+            variables_app: self.variables_app - earlier.variables_app,
+            variables_literal: self.variables_literal - earlier.variables_literal,
+            stdio_writes: self.stdio_writes - earlier.stdio_writes,
+            stdio_bytes: self.stdio_bytes - earlier.stdio_bytes,
         }
     }
 }

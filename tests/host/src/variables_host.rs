@@ -8,6 +8,12 @@ impl Host for HostState {
         if crate::variables::check_name(&name).is_err() {
             return Ok(Err(Error::InvalidName(name)));
         }
+        let counter = if self.config.templated.contains(&name) {
+            &self.services.stats.variables_app
+        } else {
+            &self.services.stats.variables_literal
+        };
+        crate::stats::Stats::bump(counter);
         Ok(self
             .config
             .variables

@@ -14,7 +14,7 @@ use platform_host::{App, AppOptions, StatsSnapshot};
 use serde_json::Value;
 
 pub use db::TestDatabase;
-pub use redis_server::RedisServer;
+pub use redis_server::{client as redis_client, RedisServer};
 pub use test_support::{KafkaBroker, PostgresServer};
 
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
@@ -29,6 +29,8 @@ pub struct TestEnv {
     pub redis: RedisServer,
     pub base: String,
     pub http: reqwest::Client,
+    /// Where the components' stdout/stderr files are (Spin's `.spin/logs`).
+    pub log_dir: PathBuf,
     app: Arc<App>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -62,7 +64,7 @@ impl TestEnv {
     /// Starts the app with extra `SPIN_VARIABLE_*` values (`name`, `value`).
     pub async fn start_with(variables: &[(&str, &str)]) -> TestEnv {
         let db = TestDatabase::create().await;
-        let redis = RedisServer::start();
+        let redis = RedisServer::start().expect("redis-server starts");
         let mut env = HashMap::from([
             ("SPIN_VARIABLE_DATABASE_URL".to_string(), db.url.clone()),
             ("SPIN_VARIABLE_DATABASE_HOST".to_string(), db.host.clone()),
@@ -90,12 +92,19 @@ impl TestEnv {
                 value.to_string(),
             );
         }
-        let (app, base, server) = serve(workspace_root().join("spin.toml"), env).await;
+        let log_dir = fresh_log_dir();
+        let (app, base, server) = serve(
+            workspace_root().join("spin.toml"),
+            env,
+            Some(log_dir.clone()),
+        )
+        .await;
         TestEnv {
             db,
             redis,
             base,
             http: reqwest::Client::new(),
+            log_dir,
             app,
             server,
         }
@@ -103,6 +112,12 @@ impl TestEnv {
 
     pub fn stats(&self) -> StatsSnapshot {
         self.app.stats()
+    }
+
+    /// Everything `component` wrote to stderr so far.
+    pub fn stderr_of(&self, component: &str) -> String {
+        std::fs::read_to_string(self.log_dir.join(format!("{component}_stderr.txt")))
+            .unwrap_or_default()
     }
 
     pub fn token(user_id: i64, admin: bool) -> String {
@@ -194,6 +209,7 @@ impl TestEnv {
 pub async fn serve(
     manifest: PathBuf,
     env: HashMap<String, String>,
+    log_dir: Option<PathBuf>,
 ) -> (Arc<App>, String, tokio::task::JoinHandle<()>) {
     let app = Arc::new(
         App::load(AppOptions {
@@ -202,6 +218,10 @@ pub async fn serve(
             use_process_env: false,
             components: Vec::new(),
             check_transactions: true,
+            logs: platform_host::stdio::LogSettings {
+                dir: log_dir,
+                echo: false,
+            },
         })
         .expect("the app loads (did `cargo xtask build` run?)"),
     );
@@ -217,7 +237,19 @@ pub async fn serve(
 impl Drop for TestEnv {
     fn drop(&mut self) {
         self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.log_dir);
     }
+}
+
+/// A log directory no other test uses.
+fn fresh_log_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    std::env::temp_dir().join(format!(
+        "platform-test-logs-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
 }
 
 impl TestEnv {

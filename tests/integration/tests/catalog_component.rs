@@ -38,6 +38,7 @@ impl Catalog {
                 ("database_url".to_string(), db.url.clone()),
                 ("redis_url".to_string(), redis.url()),
             ]),
+            templated: Default::default(),
             environment: Vec::new(),
             allowed: AllowedHosts::parse(&[
                 format!("postgres://{}:{}", db.host, db.port),
@@ -76,7 +77,7 @@ fn input(name: &str, price: i64, stock: i32) -> ProductInput {
 #[tokio::test]
 async fn exported_functions_work_against_real_backends() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let catalog = Catalog::new(&db, &redis);
 
     let (mut store, svc) = catalog.instance().await;
@@ -139,7 +140,7 @@ async fn exported_functions_work_against_real_backends() {
 #[tokio::test]
 async fn exported_functions_validate_their_input() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let catalog = Catalog::new(&db, &redis);
     let (mut store, svc) = catalog.instance().await;
     let api = svc.shop_platform_catalog();
@@ -187,7 +188,7 @@ async fn exported_functions_validate_their_input() {
 #[tokio::test]
 async fn database_outage_is_unavailable_not_a_trap() {
     let db = TestDatabase::create().await;
-    let redis = RedisServer::start();
+    let redis = RedisServer::start().unwrap();
     let mut catalog = Catalog::new(&db, &redis);
     let mut config = (*catalog.config).clone();
     // Allowed, but nothing listens there.

@@ -74,7 +74,7 @@ async fn product_lifecycle() {
         .await;
     assert_eq!(r.status, 204);
     assert!(r.raw.is_empty());
-    let mut redis = env.redis.client();
+    let mut redis = integration::redis_client(&env.redis);
     let tomb: Option<String> = redis::cmd("GET")
         .arg(format!("catalog:product:{id}"))
         .query(&mut redis)
@@ -140,7 +140,7 @@ async fn cache_is_filled_and_invalidated_precisely() {
     let b = create(&env, "b", 20, 1).await["id"].as_i64().unwrap();
     env.get(&format!("/product/{a}")).await;
     env.get(&format!("/product/{b}")).await;
-    let mut redis = env.redis.client();
+    let mut redis = integration::redis_client(&env.redis);
     let cached: Option<String> = redis::cmd("GET")
         .arg(format!("catalog:product:{a}"))
         .query(&mut redis)
@@ -216,7 +216,7 @@ async fn catalog_reads_survive_redis_going_away() {
         )
         .await;
     assert_eq!(r.status, 201);
-    env.redis.resume();
+    env.redis.resume().unwrap();
     let r = env.get("/health/ready").await;
     assert_eq!(r.status, 200);
     let r = env.get("/product").await;

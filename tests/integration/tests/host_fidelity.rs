@@ -18,7 +18,7 @@ struct Probe {
 impl Probe {
     async fn start(allowed_http: &str) -> Probe {
         let db = TestDatabase::create().await;
-        let redis = RedisServer::start();
+        let redis = RedisServer::start().unwrap();
         let env = HashMap::from([
             ("SPIN_VARIABLE_REDIS_URL".to_string(), redis.url()),
             (
@@ -36,7 +36,7 @@ impl Probe {
             ),
         ]);
         let manifest = integration::workspace_root().join("tests/fixtures/probe/spin.toml");
-        let (app, base, _server) = integration::serve(manifest, env).await;
+        let (app, base, _server) = integration::serve(manifest, env, None).await;
         Probe {
             app,
             base,

@@ -19,10 +19,11 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_trigger_has_spin_delivery_semantics() {
-    let mut redis = RedisServer::start();
+    let mut redis = RedisServer::start().unwrap();
     let db = TestDatabase::create().await;
     let app = Arc::new(
         App::load(AppOptions {
+            logs: Default::default(),
             manifest: integration::workspace_root().join("tests/fixtures/probe/spin.toml"),
             env: HashMap::from([
                 ("SPIN_VARIABLE_REDIS_URL".to_string(), redis.url()),
@@ -45,7 +46,7 @@ async fn redis_trigger_has_spin_delivery_semantics() {
     let running = app.clone();
     let trigger = tokio::spawn(async move { running.run(None).await });
 
-    let mut conn = redis.client();
+    let mut conn = integration::redis_client(&redis);
     wait_for("the trigger to subscribe", || {
         let subs: Vec<(String, i64)> = redis::cmd("PUBSUB")
             .arg("NUMSUB")

@@ -4,7 +4,9 @@
 mod kafka_broker;
 mod postgres_server;
 mod process;
+mod redis_server;
 
 pub use kafka_broker::KafkaBroker;
 pub use postgres_server::PostgresServer;
 pub use process::{free_port, wait_listening, KillOnDrop};
+pub use redis_server::RedisServer;
