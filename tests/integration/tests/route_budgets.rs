@@ -1,0 +1,362 @@
+//! The cost budget of every route: the host calls each may make on its
+//! common path, counted exactly by the project host (never timed). On Spin
+//! 3.6.3 these calls are what a request costs (spin-facts.md: an
+//! application-variable read ≈ 80–100 µs, each unbuffered log write a host
+//! call, each Redis open a TCP connection). Every route of the API table
+//! (`platform_core::route`) must have a row; a change that adds a host call
+//! changes this table, on purpose.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use integration::TestEnv;
+use platform_host::StatsSnapshot;
+use serde_json::json;
+
+/// The counters a budget fixes, per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cost {
+    /// Application-variable reads (`{{ v }}` templates: Spin's providers run).
+    var_app: u64,
+    /// Literal component-variable reads.
+    var_lit: u64,
+    /// Guest stdout/stderr writes.
+    log: u64,
+    pg_conn: u64,
+    pg_stmt: u64,
+    redis_conn: u64,
+    redis_cmd: u64,
+    http: u64,
+    /// Component instances (one per request; composed services inside it).
+    inst: u64,
+}
+
+impl From<StatsSnapshot> for Cost {
+    fn from(s: StatsSnapshot) -> Cost {
+        Cost {
+            var_app: s.variables_app,
+            var_lit: s.variables_literal,
+            log: s.stdio_writes,
+            pg_conn: s.pg_connections,
+            pg_stmt: s.pg_statements,
+            redis_conn: s.redis_connections,
+            redis_cmd: s.redis_commands,
+            http: s.outbound_http,
+            inst: s.instances,
+        }
+    }
+}
+
+impl fmt::Display for Cost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:>5} {:>5} {:>4} {:>7} {:>7} {:>10} {:>9} {:>4} {:>4}",
+            self.var_app,
+            self.var_lit,
+            self.log,
+            self.pg_conn,
+            self.pg_stmt,
+            self.redis_conn,
+            self.redis_cmd,
+            self.http,
+            self.inst
+        )
+    }
+}
+
+/// `cost(var_app, log, pg (conn, stmt), redis (conn, cmd))`: one instance,
+/// no literal variable, no outbound HTTP unless a row says so.
+const fn cost(var_app: u64, log: u64, pg: (u64, u64), redis: (u64, u64)) -> Cost {
+    Cost {
+        var_app,
+        var_lit: 0,
+        log,
+        pg_conn: pg.0,
+        pg_stmt: pg.1,
+        redis_conn: redis.0,
+        redis_cmd: redis.1,
+        http: 0,
+        inst: 1,
+    }
+}
+
+/// The budget table: (method, route template, case, cost).
+const BUDGETS: &[(&str, &str, &str, Cost)] = &[
+    ("GET", "/health", "", cost(0, 1, (0, 0), (0, 0))),
+    (
+        "GET",
+        "/health",
+        "with Origin (CORS policy read)",
+        cost(1, 1, (0, 0), (0, 0)),
+    ),
+    ("GET", "/health/ready", "", cost(2, 1, (1, 1), (1, 1))),
+    ("GET", "/openapi.json", "", cost(0, 1, (0, 0), (0, 0))),
+    (
+        "GET",
+        "(no route)",
+        "unknown path, 404",
+        cost(0, 1, (0, 0), (0, 0)),
+    ),
+    ("GET", "/product", "cached page", cost(1, 1, (0, 0), (1, 2))),
+    (
+        "GET",
+        "/product",
+        "uncached page",
+        cost(2, 1, (1, 1), (1, 3)),
+    ),
+    ("POST", "/product", "", cost(6, 1, (1, 1), (2, 2))),
+    ("GET", "/product/{id}", "cached", cost(1, 1, (0, 0), (1, 1))),
+    (
+        "GET",
+        "/product/{id}",
+        "uncached",
+        cost(2, 1, (1, 1), (1, 2)),
+    ),
+    (
+        "GET",
+        "/product/{id}",
+        "malformed id, 400",
+        cost(0, 1, (0, 0), (0, 0)),
+    ),
+    ("PUT", "/product/{id}", "", cost(3, 1, (1, 1), (1, 2))),
+    ("DELETE", "/product/{id}", "", cost(3, 1, (1, 1), (1, 2))),
+    (
+        "OPTIONS",
+        "/product",
+        "CORS preflight",
+        cost(1, 1, (0, 0), (0, 0)),
+    ),
+];
+
+fn budget(method: &str, template: &str, case: &str) -> Cost {
+    BUDGETS
+        .iter()
+        .find(|(m, t, c, _)| *m == method && *t == template && *c == case)
+        .map(|(.., cost)| *cost)
+        .unwrap_or_else(|| panic!("no budget row for {method} {template} {case:?}"))
+}
+
+struct Measured {
+    rows: Vec<(String, String, String, Cost)>,
+}
+
+impl Measured {
+    async fn one(
+        &mut self,
+        env: &TestEnv,
+        (method, template, case): (&str, &str, &str),
+        req: reqwest::RequestBuilder,
+        expect_status: u16,
+    ) {
+        let before = env.stats();
+        let r = env.send(method, template, req).await;
+        assert_eq!(
+            r.status, expect_status,
+            "{method} {template} {case}: {:?}",
+            r.json
+        );
+        let cost = Cost::from(env.stats().since(&before));
+        self.rows
+            .push((method.into(), template.into(), case.into(), cost));
+    }
+}
+
+#[tokio::test]
+async fn every_route_stays_within_its_budget() {
+    let env = TestEnv::start_with(&[("cors_origins", "https://shop.example")]).await;
+    let admin = TestEnv::admin();
+    let url = |p: &str| format!("{}{p}", env.base);
+    let json_body = |v: serde_json::Value| {
+        move |r: reqwest::RequestBuilder| {
+            r.header("content-type", "application/json")
+                .body(v.to_string())
+        }
+    };
+    let product = json!({"name": "Budget", "price": 10, "stock": 5});
+    let created = env
+        .call("POST", "/product", Some(&admin), Some(product.clone()))
+        .await;
+    let id = created.json["product"]["id"].as_i64().unwrap();
+    let item = format!("/product/{id}");
+
+    let mut m = Measured { rows: Vec::new() };
+    m.one(
+        &env,
+        ("GET", "/health", ""),
+        env.http.get(url("/health")),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "/health", "with Origin (CORS policy read)"),
+        env.http
+            .get(url("/health"))
+            .header("origin", "https://shop.example"),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "/health/ready", ""),
+        env.http.get(url("/health/ready")),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "/openapi.json", ""),
+        env.http.get(url("/openapi.json")),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "(no route)", "unknown path, 404"),
+        env.http.get(url("/nope/at/all")),
+        404,
+    )
+    .await;
+    // The create above bumped the list version: the first read misses.
+    m.one(
+        &env,
+        ("GET", "/product", "uncached page"),
+        env.http.get(url("/product")),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "/product", "cached page"),
+        env.http.get(url("/product")),
+        200,
+    )
+    .await;
+    // Nobody read the new product yet: its key is absent.
+    m.one(
+        &env,
+        ("GET", "/product/{id}", "uncached"),
+        env.http.get(url(&item)),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "/product/{id}", "cached"),
+        env.http.get(url(&item)),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("GET", "/product/{id}", "malformed id, 400"),
+        env.http.get(url("/product/abc")),
+        400,
+    )
+    .await;
+    m.one(
+        &env,
+        ("POST", "/product", ""),
+        json_body(product.clone())(env.http.post(url("/product")).bearer_auth(&admin)),
+        201,
+    )
+    .await;
+    m.one(
+        &env,
+        ("PUT", "/product/{id}", ""),
+        json_body(product.clone())(env.http.put(url(&item)).bearer_auth(&admin)),
+        200,
+    )
+    .await;
+    m.one(
+        &env,
+        ("DELETE", "/product/{id}", ""),
+        env.http.delete(url(&item)).bearer_auth(&admin),
+        204,
+    )
+    .await;
+    let before = env.stats();
+    let preflight = env
+        .http
+        .request(reqwest::Method::OPTIONS, url("/product"))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    m.rows.push((
+        "OPTIONS".into(),
+        "/product".into(),
+        "CORS preflight".into(),
+        Cost::from(env.stats().since(&before)),
+    ));
+
+    println!(
+        "{:<8} {:<16} {:<32} v.app v.lit  log pg.conn pg.stmt redis.conn redis.cmd http inst",
+        "method", "route", "case"
+    );
+    for (method, template, case, cost) in &m.rows {
+        println!("{method:<8} {template:<16} {case:<32} {cost}");
+    }
+    let mut over = Vec::new();
+    for (method, template, case, cost) in &m.rows {
+        let allowed = budget(method, template, case);
+        if *cost != allowed {
+            over.push(format!(
+                "{method} {template} {case:?}: measured\n    {cost}\n  budget\n    {allowed}"
+            ));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "costs differ from the budget table:\n{}",
+        over.join("\n")
+    );
+
+    // Every route of the API has a row, and every row was measured.
+    let measured: BTreeSet<(String, String)> = m
+        .rows
+        .iter()
+        .map(|(m, t, ..)| (m.clone(), t.clone()))
+        .collect();
+    for (method, template, _) in platform_core::route::Route::all() {
+        assert!(
+            measured.contains(&(method.to_string(), template.to_string())),
+            "{method} {template} has no budget row"
+        );
+    }
+    assert_eq!(m.rows.len(), BUDGETS.len(), "a budget row was not measured");
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn a_log_line_is_one_write_and_carries_no_secret() {
+    let env = TestEnv::start().await;
+    let admin = TestEnv::admin();
+    let before = env.stats();
+    let r = env
+        .call(
+            "POST",
+            "/product",
+            Some(&admin),
+            Some(json!({"name": "Logged", "price": 1, "stock": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(env.stats().since(&before).stdio_writes, 1);
+    let log = env.stderr_of("products-api");
+    let line: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(line["route"], "/product");
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["status"], 201);
+    assert_eq!(line["user_id"], 1);
+    assert!(line["request_id"].as_str().is_some_and(|id| id.len() == 32));
+    assert!(!log.contains(&admin), "the token reached the log");
+    assert!(!log.contains(integration::JWT_SECRET));
+    // Each component writes to its own file, as `spin up` does.
+    env.get("/health").await;
+    assert!(env.stderr_of("gateway").contains("\"route\":\"/health\""));
+    assert!(!env.stderr_of("products-api").contains("/health"));
+}
