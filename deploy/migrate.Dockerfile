@@ -7,4 +7,6 @@ RUN cargo build --release -p migrate
 
 FROM debian:bookworm-slim
 COPY --from=build /src/target/release/migrate /usr/local/bin/migrate
+# Never root: the Job also says runAsNonRoot.
+USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/migrate"]

@@ -27,6 +27,9 @@ pub struct Config {
     /// Replication factor of the topics the relay creates.
     #[arg(long, env = "RELAY_TOPIC_REPLICATION", default_value_t = 1)]
     pub topic_replication: i32,
+    /// `min.insync.replicas` of the topics it creates (default: replication − 1, at least 1).
+    #[arg(long, env = "RELAY_TOPIC_MIN_INSYNC_REPLICAS")]
+    pub topic_min_insync_replicas: Option<i32>,
     /// Outbox rows per batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub batch_size: i64,

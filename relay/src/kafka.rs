@@ -53,16 +53,9 @@ pub async fn create_topics(cfg: &Config) -> anyhow::Result<()> {
 /// Creates `names` unless they exist, with the configured partitions and replication.
 pub async fn create_named_topics(cfg: &Config, names: &[&str]) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = client_config(cfg).create()?;
-    let topics: Vec<NewTopic> = names
-        .iter()
-        .map(|t| {
-            NewTopic::new(
-                t,
-                cfg.topic_partitions,
-                TopicReplication::Fixed(cfg.topic_replication),
-            )
-        })
-        .collect();
+    let min_insync =
+        min_insync_replicas(cfg.topic_replication, cfg.topic_min_insync_replicas).to_string();
+    let topics = new_topics(cfg, names, &min_insync);
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     for result in admin.create_topics(&topics, &options).await? {
         match result {
@@ -71,6 +64,21 @@ pub async fn create_named_topics(cfg: &Config, names: &[&str]) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// The topics to create: partitions, replication and `min.insync.replicas`.
+pub fn new_topics<'a>(cfg: &Config, names: &[&'a str], min_insync: &'a str) -> Vec<NewTopic<'a>> {
+    names
+        .iter()
+        .map(|t| {
+            NewTopic::new(
+                t,
+                cfg.topic_partitions,
+                TopicReplication::Fixed(cfg.topic_replication),
+            )
+            .set("min.insync.replicas", min_insync)
+        })
+        .collect()
 }
 
 /// The `event_id`s of (at least) the last `depth` messages of every partition
@@ -126,14 +134,64 @@ pub fn recent_event_ids(cfg: &Config, depth: i64) -> anyhow::Result<Vec<String>>
             .headers()
             .and_then(|h| h.iter().find(|h| h.key == "event_id"))
             .and_then(|h| h.value)
-            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(own_event_id)
         {
-            ids.push(id.to_string());
+            ids.push(id);
         }
     }
     Ok(ids)
 }
 
+/// The event id of one of our messages: a UUID. Another producer's message
+/// in the topic (any other `event_id`) is not ours and is skipped — it must
+/// never make reconciliation fail for every leader.
+pub fn own_event_id(header: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(header).ok()?;
+    uuid::Uuid::parse_str(text).ok().map(|u| u.to_string())
+}
+
+/// `min.insync.replicas` for topics of `replication` copies: one fewer, at
+/// least 1, unless set — so `acks=all` means more than the leader alone
+/// wherever there are replicas to wait for.
+pub fn min_insync_replicas(replication: i32, configured: Option<i32>) -> i32 {
+    configured.unwrap_or(replication - 1).max(1)
+}
+
 /// How long the tails must stay silent before reconciliation trusts it has
 /// read them to the end.
 const RECONCILE_QUIET: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn foreign_event_ids_are_skipped() {
+        let ours = "6a1f6c2e-5a34-4e57-9c1e-0f5d7b8a9c10";
+        assert_eq!(own_event_id(ours.as_bytes()).as_deref(), Some(ours));
+        for foreign in [&b"order-42"[..], b"", b"\xff\xfe", b"6a1f6c2e"] {
+            assert_eq!(own_event_id(foreign), None);
+        }
+    }
+
+    #[test]
+    fn acks_all_waits_for_more_than_the_leader() {
+        assert_eq!(min_insync_replicas(1, None), 1);
+        assert_eq!(min_insync_replicas(3, None), 2);
+        assert_eq!(min_insync_replicas(3, Some(3)), 3);
+        assert_eq!(min_insync_replicas(3, Some(0)), 1);
+        let cfg = Config::parse_from([
+            "relay",
+            "--database-url",
+            "postgres://x",
+            "--topic-replication",
+            "3",
+        ]);
+        let topics = new_topics(&cfg, EVENT_TYPES, "2");
+        assert_eq!(topics.len(), EVENT_TYPES.len());
+        for t in &topics {
+            assert_eq!(t.config, vec![("min.insync.replicas", "2")]);
+        }
+    }
+}

@@ -588,3 +588,46 @@ async fn a_new_leader_marks_events_a_dead_predecessor_produced_but_never_marked(
     assert_eq!(relay.metric("relay_reconciled_total").await, 25.0);
     assert_eq!(relay.metric("relay_produced_total").await, 15.0);
 }
+
+/// Review item: another producer's message with a non-UUID `event_id` in a
+/// partition's tail made every new leader's reconciliation fail (a SQL cast
+/// of the ids), so nothing was ever relayed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_message_in_the_tail_does_not_stop_the_relay() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::FutureRecord;
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start().unwrap();
+    let broker = KafkaBroker::start().unwrap();
+    let cfg = relay::config::Config::parse_from([
+        "relay",
+        "--database-url",
+        &db.url,
+        "--kafka-brokers",
+        &broker.bootstrap(),
+    ]);
+    relay::kafka::create_topics(&cfg).await.unwrap();
+    let producer = relay::kafka::producer(&cfg).unwrap();
+    producer
+        .send(
+            FutureRecord::to("order.created")
+                .key("7")
+                .payload("{}")
+                .headers(OwnedHeaders::new().insert(Header {
+                    key: "event_id",
+                    value: Some("order-7-from-elsewhere"),
+                })),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("acknowledged");
+    drop(producer);
+    let events = insert_events(&db, 10, 3).await;
+
+    let _relay = start_relay(&db, &redis, &broker, &[]);
+    wait_backlog_empty(&db).await;
+    let seen = consume_all(&broker, events.len() + 1);
+    let count = counts(&seen);
+    let (missing, duplicated) = missing_and_duplicated(events.iter().map(|(_, e)| e), &count);
+    assert_eq!((missing, duplicated), (0, 0));
+}

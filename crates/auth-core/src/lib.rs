@@ -55,10 +55,29 @@ struct AccessClaims {
 
 const ACCESS_TYP: &str = "access";
 
-fn key(secret: &[u8]) -> Result<HS256Key, AuthError> {
-    if secret.len() < MIN_SECRET_BYTES {
+/// Words that mark a value as a placeholder from documentation or examples.
+const PLACEHOLDER_MARKS: &[&str] = &[
+    "change-me",
+    "change_me",
+    "changeme",
+    "replace-me",
+    "example",
+];
+
+/// Refuses secrets too short for HS256, placeholders copied from an example
+/// (anyone could sign tokens with a published key), and one repeated byte.
+pub fn check_secret(secret: &[u8]) -> Result<(), AuthError> {
+    let lower = String::from_utf8_lossy(secret).to_ascii_lowercase();
+    let placeholder = PLACEHOLDER_MARKS.iter().any(|m| lower.contains(m));
+    let one_byte = secret.windows(2).all(|w| w[0] == w[1]);
+    if secret.len() < MIN_SECRET_BYTES || placeholder || one_byte {
         return Err(AuthError::WeakSecret);
     }
+    Ok(())
+}
+
+fn key(secret: &[u8]) -> Result<HS256Key, AuthError> {
+    check_secret(secret)?;
     Ok(HS256Key::from_bytes(secret))
 }
 
@@ -206,6 +225,18 @@ mod tests {
             issue_access_token(b"short", 1, Role::Customer, 60),
             Err(AuthError::WeakSecret)
         );
+    }
+
+    #[test]
+    fn placeholder_secrets_are_refused() {
+        for s in [
+            &b"CHANGE-ME-to-at-least-32-random-bytes"[..],
+            b"this-is-an-example-secret-of-40-bytes!!!",
+            &[b'a'; 64],
+        ] {
+            assert_eq!(check_secret(s), Err(AuthError::WeakSecret), "{s:?}");
+        }
+        assert_eq!(check_secret(SECRET), Ok(()));
     }
 
     #[test]

@@ -406,3 +406,29 @@ async fn reads_cost_what_they_should() {
     assert_eq!((health.redis_connections, health.pg_connections), (0, 0));
     env.assert_clean();
 }
+
+/// Review item: a NUL in any text field was Postgres's 22021 and a 500.
+#[tokio::test]
+async fn nul_bytes_in_text_are_refused_not_a_500() {
+    let env = TestEnv::start().await;
+    let admin = TestEnv::admin();
+    let id = create(&env, "clean", 10, 1).await["id"].as_i64().unwrap();
+    for body in [
+        json!({"name": "a\u{0}b", "price": 1, "stock": 1}),
+        json!({"name": "ok", "description": "x\u{0}", "price": 1, "stock": 1}),
+    ] {
+        let r = env
+            .call("POST", "/product", Some(&admin), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{body}: {:?}", r.json);
+        assert!(r.error().contains("NUL"), "{}", r.error());
+        let r = env
+            .call("PUT", &format!("/product/{id}"), Some(&admin), Some(body))
+            .await;
+        assert_eq!(r.status, 400);
+    }
+    let r = env.get(&format!("/product/{id}")).await;
+    assert_eq!(r.json["product"]["name"], "clean", "nothing was changed");
+    assert_eq!(env.get("/product").await.json["total"], 1);
+    env.assert_clean();
+}

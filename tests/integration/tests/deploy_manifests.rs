@@ -126,3 +126,69 @@ fn spinapp_variables_are_manifest_variables() {
         );
     }
 }
+
+fn manifest(name: &str) -> Value {
+    yaml(
+        &integration::workspace_root()
+            .join("deploy/kubernetes")
+            .join(name),
+    )
+}
+
+/// Review item: the example secret's placeholder passed the 32-byte check,
+/// so applying the example unchanged made a public signing key.
+#[test]
+fn the_example_jwt_secret_is_refused() {
+    let doc = manifest("secret.example.yaml");
+    let secret = doc["stringData"]["jwt_secret"].as_str().unwrap();
+    assert_eq!(
+        auth_core::check_secret(secret.as_bytes()),
+        Err(auth_core::AuthError::WeakSecret),
+        "{secret:?} would be accepted as a signing key"
+    );
+}
+
+/// Review item: readiness on /health/ready took every endpoint away during
+/// a database blip. Readiness is the process serving.
+#[test]
+fn gateway_readiness_does_not_depend_on_the_datastores() {
+    let doc = manifest("gateway.yaml");
+    let checks = &doc["spec"]["checks"];
+    assert_eq!(checks["readiness"]["httpGet"]["path"], "/health");
+    assert_eq!(checks["liveness"]["httpGet"]["path"], "/health");
+}
+
+/// Review item: the migration Job had no resources, ran as root, and kept
+/// one name, so re-applying it with a new image failed (a Job's template
+/// is immutable).
+#[test]
+fn the_migration_job_is_bounded_non_root_and_named_by_its_image() {
+    let doc = manifest("migrate-job.yaml");
+    let pod = &doc["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert!(pod["securityContext"]["runAsUser"].as_u64().unwrap() > 0);
+    let container = &pod["containers"][0];
+    assert!(container["resources"]["limits"]["memory"].is_string());
+    assert!(container["resources"]["requests"]["cpu"].is_string());
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    let image = container["image"].as_str().unwrap();
+    let tag = image.rsplit(':').next().unwrap().replace('.', "-");
+    let name = doc["metadata"]["name"].as_str().unwrap();
+    assert!(name.ends_with(&tag), "Job {name} does not carry tag {tag}");
+    assert!(doc["spec"]["ttlSecondsAfterFinished"].as_u64().is_some());
+    let dockerfile =
+        std::fs::read_to_string(integration::workspace_root().join("deploy/migrate.Dockerfile"))
+            .unwrap();
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the image sets a USER");
+    assert!(
+        !user.starts_with("root") && !user.starts_with('0'),
+        "{user}"
+    );
+}

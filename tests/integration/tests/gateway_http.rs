@@ -171,3 +171,27 @@ async fn concurrent_writes_and_reads_are_consistent() {
     assert_eq!(env.get("/product?page_size=100").await.json["total"], 16);
     env.assert_clean();
 }
+
+/// Review item: `Vary: Origin` was sent only when the origin was allowed, so
+/// a shared cache could serve a response without CORS headers to an allowed
+/// origin (or the reverse).
+#[tokio::test]
+async fn every_response_varies_on_origin() {
+    let env = TestEnv::start_with(&[("cors_origins", "https://shop.example")]).await;
+    for origin in [
+        None,
+        Some("https://evil.example"),
+        Some("https://shop.example"),
+    ] {
+        for path in ["/health", "/product", "/nope"] {
+            let mut req = env.http.get(format!("{}{path}", env.base));
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            let r = env.send("GET", path, req).await;
+            let vary = r.header("vary").unwrap_or_default().to_ascii_lowercase();
+            assert!(vary.contains("origin"), "{path} {origin:?}: vary {vary:?}");
+        }
+    }
+    env.assert_clean();
+}

@@ -164,3 +164,47 @@ async fn outbound_http_is_limited_to_allowed_hosts() {
     let stats = p.app.stats();
     assert_eq!((stats.outbound_http, stats.outbound_denied), (1, 1));
 }
+
+/// Review item: the data layer dropped the SQLSTATE and answered 500 for all
+/// but 23514. Real Postgres errors, provoked through the services' own
+/// `component_support::db` inside Wasm, map to the contract.
+#[tokio::test]
+async fn database_errors_keep_their_meaning() {
+    let p = Probe::start("http://127.0.0.1:1").await;
+    for (case, expected) in [
+        ("unique", "conflict: email is already taken"),
+        ("check", "invalid-input: price is out of range"),
+        (
+            "foreign-key",
+            "not-found: A record this refers to does not exist",
+        ),
+        (
+            "malformed",
+            "invalid-input: A value is malformed or out of range",
+        ),
+        ("nul", "invalid-input: A value is malformed or out of range"),
+        (
+            "timeout",
+            "unavailable: The database took too long to answer",
+        ),
+        ("bug", "internal: "),
+    ] {
+        assert_eq!(
+            p.get(&format!("/probe/db-error/{case}")).await,
+            (200, expected.to_string()),
+            "{case}"
+        );
+    }
+    // A lost serialization race or a deadlock runs once more, then is a 503.
+    for case in ["serialization", "deadlock"] {
+        let before = p.app.stats();
+        assert_eq!(
+            p.get(&format!("/probe/db-error/{case}")).await,
+            (
+                200,
+                "unavailable: The database is busy; try again".to_string()
+            ),
+        );
+        assert_eq!(p.app.stats().since(&before).pg_statements, 2, "{case}");
+    }
+}
