@@ -23,6 +23,7 @@ use tokio_postgres::{NoTls, Row};
 #[derive(Serialize, Deserialize)]
 struct ProductJson {
     v: u32,
+    version: i64,
     id: i64,
     name: String,
     description: String,
@@ -84,11 +85,13 @@ struct AppState {
 }
 
 const TTL: u64 = 600;
-const COLUMNS: &str = "id, name, description, price, stock, created_at::text, updated_at::text";
+const COLUMNS: &str =
+    "id, name, description, price, stock, created_at::text, updated_at::text, version";
 
 fn product(row: &Row) -> ProductJson {
     ProductJson {
         v: 1,
+        version: row.get(7),
         id: row.get(0),
         name: row.get(1),
         description: row.get(2),
@@ -171,7 +174,7 @@ async fn list_products(State(s): State<AppState>, RawQuery(query): RawQuery) -> 
             let Ok(rows) = client.query(&sql, &[&page.limit(), &page.offset()]).await else {
                 return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
             };
-            let total = rows.first().map_or(0, |r| r.get::<_, i64>(7)) as u64;
+            let total = rows.first().map_or(0, |r| r.get::<_, i64>(8)) as u64;
             let d = ProductPageJson {
                 v: 1,
                 products: rows.iter().map(product).collect(),

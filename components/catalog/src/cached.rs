@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::exports::shop::platform::catalog::Product;
+use crate::store::Stored;
 
 /// Bump when the fields below change meaning or shape.
 pub const VERSION: u32 = 1;
@@ -11,6 +12,8 @@ pub const VERSION: u32 = 1;
 #[derive(Serialize, Deserialize)]
 pub struct CachedProduct {
     v: u32,
+    /// The row version: a write-through keeps the highest.
+    version: i64,
     id: i64,
     name: String,
     description: String,
@@ -27,10 +30,12 @@ pub struct CachedPage {
     total: u64,
 }
 
-impl From<&Product> for CachedProduct {
-    fn from(p: &Product) -> CachedProduct {
+impl From<&Stored> for CachedProduct {
+    fn from(s: &Stored) -> CachedProduct {
+        let p = &s.product;
         CachedProduct {
             v: VERSION,
+            version: s.version,
             id: p.id,
             name: p.name.clone(),
             description: p.description.clone(),
@@ -57,7 +62,7 @@ impl From<CachedProduct> for Product {
 }
 
 /// Encodes a product for the cache.
-pub fn product(p: &Product) -> Option<Vec<u8>> {
+pub fn product(p: &Stored) -> Option<Vec<u8>> {
     serde_json::to_vec(&CachedProduct::from(p)).ok()
 }
 
@@ -69,7 +74,25 @@ pub fn read_product(bytes: &[u8]) -> Option<Product> {
         .map(Product::from)
 }
 
-pub fn page(products: &[Product], total: u64) -> Option<Vec<u8>> {
+/// A writer's `SET` that only replaces an older entry: KEYS[1] = the
+/// product key; ARGV = the entry, its row version, the TTL, the tombstone.
+/// A tombstone is never replaced (a deleted product stays deleted); an
+/// entry of the same or a higher version is kept. Returns 1 if it wrote.
+pub const WRITE_NEWER_LUA: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if current then
+  if current == ARGV[4] then return 0 end
+  local ok, entry = pcall(cjson.decode, current)
+  if ok and type(entry) == 'table' and tonumber(entry.version)
+     and tonumber(entry.version) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"#;
+
+pub fn page(products: &[Stored], total: u64) -> Option<Vec<u8>> {
     serde_json::to_vec(&CachedPage {
         v: VERSION,
         products: products.iter().map(CachedProduct::from).collect(),

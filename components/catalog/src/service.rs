@@ -36,11 +36,11 @@ pub fn list(req: PageRequest) -> Result<ProductPage, ServiceError> {
     let (products, total) = match cache.get(&key).and_then(|b| cached::read_page(&b)) {
         Some(hit) => hit,
         None => {
-            let (products, total) = store::list(&db()?, page.limit(), page.offset())?;
-            if let Some(bytes) = cached::page(&products, total) {
+            let (rows, total) = store::list(&db()?, page.limit(), page.offset())?;
+            if let Some(bytes) = cached::page(&rows, total) {
                 cache.fill(&key, &bytes, TTL_SECS);
             }
-            (products, total)
+            (rows.into_iter().map(|s| s.product).collect(), total)
         }
     };
     Ok(ProductPage {
@@ -65,28 +65,39 @@ pub fn get(id: ProductId) -> Result<Product, ServiceError> {
         }
         None => {}
     }
-    let product = store::get(&db()?, id)?.ok_or_else(|| not_found(id))?;
-    if let Some(bytes) = cached::product(&product) {
+    let stored = store::get(&db()?, id)?.ok_or_else(|| not_found(id))?;
+    if let Some(bytes) = cached::product(&stored) {
         cache.fill(&key, &bytes, TTL_SECS);
     }
-    Ok(product)
+    Ok(stored.product)
 }
 
 pub fn create(input: &NewProduct) -> Result<Product, ServiceError> {
-    let product = store::insert(&db()?, input)?;
+    let stored = store::insert(&db()?, input)?;
     // A new product changes every page, but no single product key.
     cache()?.incr(cache_keys::LIST_VERSION);
-    Ok(product)
+    Ok(stored.product)
 }
 
 pub fn update(id: ProductId, input: &NewProduct) -> Result<Product, ServiceError> {
-    let product = store::update(&db()?, id, input)?.ok_or_else(|| not_found(id))?;
+    let stored = store::update(&db()?, id, input)?.ok_or_else(|| not_found(id))?;
     let mut cache = cache()?;
-    if let Some(bytes) = cached::product(&product) {
-        cache.put(&cache_keys::product(id), &bytes, TTL_SECS);
+    if let Some(bytes) = cached::product(&stored) {
+        // Newer wins: a racing writer that committed later keeps its entry,
+        // and a delete's tombstone is never replaced.
+        cache.eval(
+            cached::WRITE_NEWER_LUA,
+            &cache_keys::product(id),
+            &[
+                &bytes,
+                stored.version.to_string().as_bytes(),
+                TTL_SECS.to_string().as_bytes(),
+                cache_keys::TOMBSTONE,
+            ],
+        );
     }
     cache.incr(cache_keys::LIST_VERSION);
-    Ok(product)
+    Ok(stored.product)
 }
 
 pub fn delete(id: ProductId) -> Result<(), ServiceError> {

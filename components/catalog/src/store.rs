@@ -7,30 +7,39 @@ use spin_sdk::pg4::{DbValue, ParameterValue};
 
 use crate::exports::shop::platform::catalog::Product;
 
-const COLUMNS: &str = "id, name, description, price, stock, created_at, updated_at";
+const COLUMNS: &str = "id, name, description, price, stock, created_at, updated_at, version";
 
-impl TryFrom<&Row> for Product {
+/// A product and its row version (for the cache's newer-wins writes).
+pub struct Stored {
+    pub product: Product,
+    pub version: i64,
+}
+
+impl TryFrom<&Row> for Stored {
     type Error = ServiceError;
 
-    fn try_from(row: &Row) -> Result<Product, ServiceError> {
-        Ok(Product {
-            id: db::int64(row, 0)?,
-            name: db::text(row, 1)?,
-            description: db::text(row, 2)?,
-            price: db::int64(row, 3)?,
-            stock: db::int32(row, 4)?,
-            created_at: db::timestamp(row, 5)?,
-            updated_at: db::timestamp(row, 6)?,
+    fn try_from(row: &Row) -> Result<Stored, ServiceError> {
+        Ok(Stored {
+            product: Product {
+                id: db::int64(row, 0)?,
+                name: db::text(row, 1)?,
+                description: db::text(row, 2)?,
+                price: db::int64(row, 3)?,
+                stock: db::int32(row, 4)?,
+                created_at: db::timestamp(row, 5)?,
+                updated_at: db::timestamp(row, 6)?,
+            },
+            version: db::int64(row, 7)?,
         })
     }
 }
 
-fn one(rows: &[Vec<DbValue>]) -> Result<Option<Product>, ServiceError> {
-    rows.first().map(|r| Product::try_from(&r[..])).transpose()
+fn one(rows: &[Vec<DbValue>]) -> Result<Option<Stored>, ServiceError> {
+    rows.first().map(|r| Stored::try_from(&r[..])).transpose()
 }
 
 /// A page of live products, newest first, and the number of live products.
-pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Product>, u64), ServiceError> {
+pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Stored>, u64), ServiceError> {
     let sql = format!(
         "SELECT {COLUMNS}, count(*) OVER () FROM products WHERE deleted_at IS NULL \
          ORDER BY id DESC LIMIT $1 OFFSET $2"
@@ -42,10 +51,10 @@ pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Product>, u64), Ser
     let products = rs
         .rows
         .iter()
-        .map(|r| Product::try_from(&r[..]))
+        .map(|r| Stored::try_from(&r[..]))
         .collect::<Result<Vec<_>, _>>()?;
     let total = match rs.rows.first() {
-        Some(row) => db::int64(row, 7)?,
+        Some(row) => db::int64(row, 8)?,
         // Past the end (or empty): the window gave no count, so ask.
         None if offset > 0 => {
             let rs = db.query(
@@ -63,12 +72,12 @@ pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Product>, u64), Ser
     Ok((products, u64::try_from(total).unwrap_or(0)))
 }
 
-pub fn get(db: &Db, id: ProductId) -> Result<Option<Product>, ServiceError> {
+pub fn get(db: &Db, id: ProductId) -> Result<Option<Stored>, ServiceError> {
     let sql = format!("SELECT {COLUMNS} FROM products WHERE id = $1 AND deleted_at IS NULL");
     one(&db.query(&sql, &[ParameterValue::Int64(id.get())])?.rows)
 }
 
-pub fn insert(db: &Db, p: &NewProduct) -> Result<Product, ServiceError> {
+pub fn insert(db: &Db, p: &NewProduct) -> Result<Stored, ServiceError> {
     let sql = format!(
         "INSERT INTO products (name, description, price, stock) VALUES ($1, $2, $3, $4) \
          RETURNING {COLUMNS}"
@@ -77,10 +86,10 @@ pub fn insert(db: &Db, p: &NewProduct) -> Result<Product, ServiceError> {
     one(&rs.rows)?.ok_or_else(|| ServiceError::internal("INSERT … RETURNING gave no row"))
 }
 
-pub fn update(db: &Db, id: ProductId, p: &NewProduct) -> Result<Option<Product>, ServiceError> {
+pub fn update(db: &Db, id: ProductId, p: &NewProduct) -> Result<Option<Stored>, ServiceError> {
     let sql = format!(
         "UPDATE products SET name = $1, description = $2, price = $3, stock = $4, \
-         updated_at = now() AT TIME ZONE 'UTC' \
+         updated_at = now() AT TIME ZONE 'UTC', version = version + 1 \
          WHERE id = $5 AND deleted_at IS NULL RETURNING {COLUMNS}"
     );
     let mut values = params(p).to_vec();
@@ -92,7 +101,8 @@ pub fn update(db: &Db, id: ProductId, p: &NewProduct) -> Result<Option<Product>,
 pub fn delete(db: &Db, id: ProductId) -> Result<bool, ServiceError> {
     let n = db.execute(
         "UPDATE products SET deleted_at = now() AT TIME ZONE 'UTC', \
-         updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1 AND deleted_at IS NULL",
+         updated_at = now() AT TIME ZONE 'UTC', version = version + 1 \
+         WHERE id = $1 AND deleted_at IS NULL",
         &[ParameterValue::Int64(id.get())],
     )?;
     Ok(n > 0)

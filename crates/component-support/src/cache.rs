@@ -91,6 +91,21 @@ impl Cache {
         }
     }
 
+    /// `EVAL script 1 key args…`: a writer's conditional update. Failures
+    /// are logged and the cache stops for this request, like every command.
+    pub fn eval(&mut self, script: &str, key: &str, args: &[&[u8]]) {
+        let Some(conn) = self.conn() else { return };
+        let mut params = vec![
+            RedisParameter::Binary(script.as_bytes().to_vec()),
+            RedisParameter::Int64(1),
+            RedisParameter::Binary(key.as_bytes().to_vec()),
+        ];
+        params.extend(args.iter().map(|a| RedisParameter::Binary(a.to_vec())));
+        if let Err(e) = conn.execute("EVAL", &params) {
+            self.failed("EVAL", e);
+        }
+    }
+
     pub fn del(&mut self, keys: &[String]) {
         let Some(conn) = self.conn() else { return };
         if let Err(e) = conn.del(keys) {

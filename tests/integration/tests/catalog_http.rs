@@ -432,3 +432,66 @@ async fn nul_bytes_in_text_are_refused_not_a_500() {
     assert_eq!(env.get("/product").await.json["total"], 1);
     env.assert_clean();
 }
+
+/// Review item: write-through was a plain `SET`, so of two racing writers
+/// the one that committed first could write last — a PUT racing a DELETE
+/// left the deleted product cached, two PUTs the older value. Many racing
+/// writers on one id, then the cache must equal the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_leave_the_cache_equal_to_the_database() {
+    use redis::Commands;
+    let env = TestEnv::start().await;
+    let admin = TestEnv::admin();
+    let mut redis = integration::redis_client(&env.redis);
+    let client = env.db.client().await;
+    for round in 0..12 {
+        let id = create(&env, "raced", 1, 1).await["id"].as_i64().unwrap();
+        let path = format!("/product/{id}");
+        let writers = (0..16).map(|i| {
+            let (path, admin) = (path.clone(), admin.clone());
+            let env = &env;
+            async move {
+                if round % 2 == 1 && i == 8 {
+                    env.call("DELETE", &path, Some(&admin), None).await.status
+                } else {
+                    let body = product("raced", 100 + i, 1);
+                    env.call("PUT", &path, Some(&admin), Some(body))
+                        .await
+                        .status
+                }
+            }
+        });
+        for status in futures::future::join_all(writers).await {
+            assert!([200, 204, 404].contains(&status), "{status}");
+        }
+        let row = client
+            .query_one(
+                "SELECT price, deleted_at IS NOT NULL FROM products WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        let (price, deleted): (i64, bool) = (row.get(0), row.get(1));
+        let cached: Option<Vec<u8>> = redis.get(format!("catalog:product:{id}")).unwrap();
+        let cached = cached.expect("every write writes the cache through");
+        if deleted {
+            assert_eq!(
+                cached, b"deleted",
+                "round {round}: a deleted product is cached"
+            );
+        } else {
+            let entry: Value = serde_json::from_slice(&cached).unwrap();
+            assert_eq!(
+                entry["price"], price,
+                "round {round}: an older value is cached"
+            );
+        }
+        let r = env.get(&path).await;
+        if deleted {
+            assert_eq!(r.status, 404);
+        } else {
+            assert_eq!(r.json["product"]["price"], price);
+        }
+    }
+    env.assert_clean();
+}
