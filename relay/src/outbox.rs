@@ -15,7 +15,6 @@ pub struct Unacknowledged {
     pub event_type: String,
     pub payload: String,
     pub attempts: i32,
-    pub idle_secs: f64,
 }
 
 /// Held by the one replica that relays; released when its session ends.
@@ -81,20 +80,30 @@ pub async fn backlog(db: &Client) -> Result<(i64, f64), tokio_postgres::Error> {
     Ok((row.get(0), row.get(1)))
 }
 
-/// Events nobody acknowledged for at least `min_idle_secs`.
-pub async fn unacknowledged(
+/// Up to `limit` events nobody acknowledged that are due for (re)publication:
+/// never re-published and older than `first_after_secs`, or past their
+/// `next_attempt_at`. Each half walks its own partial index (V6).
+pub async fn due_for_redelivery(
     db: &Client,
-    min_idle_secs: f64,
+    first_after_secs: f64,
+    limit: i64,
 ) -> Result<Vec<Unacknowledged>, tokio_postgres::Error> {
     let rows = db
         .query(
-            "SELECT id, event_type, payload::text, publish_attempts, \
-                    EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - COALESCE(last_published_at, created_at))::float8 \
-             FROM outbox \
-             WHERE consumed_at IS NULL AND gave_up_at IS NULL AND relay_error IS NULL \
-               AND COALESCE(last_published_at, created_at) <= (now() AT TIME ZONE 'UTC') - make_interval(secs => $1) \
-             ORDER BY id LIMIT 500",
-            &[&min_idle_secs],
+            "SELECT id, event_type, payload, publish_attempts FROM ( \
+               (SELECT id, event_type, payload::text, publish_attempts FROM outbox \
+                WHERE consumed_at IS NULL AND gave_up_at IS NULL AND relay_error IS NULL \
+                  AND next_attempt_at IS NULL \
+                  AND created_at <= (now() AT TIME ZONE 'UTC') - make_interval(secs => $1) \
+                ORDER BY created_at LIMIT $2) \
+               UNION ALL \
+               (SELECT id, event_type, payload::text, publish_attempts FROM outbox \
+                WHERE consumed_at IS NULL AND gave_up_at IS NULL AND relay_error IS NULL \
+                  AND next_attempt_at IS NOT NULL \
+                  AND next_attempt_at <= (now() AT TIME ZONE 'UTC') \
+                ORDER BY next_attempt_at LIMIT $2) \
+             ) due ORDER BY id LIMIT $2",
+            &[&first_after_secs, &limit],
         )
         .await?;
     Ok(rows
@@ -104,16 +113,22 @@ pub async fn unacknowledged(
             event_type: r.get(1),
             payload: r.get(2),
             attempts: r.get(3),
-            idle_secs: r.get(4),
         })
         .collect())
 }
 
-pub async fn mark_published(db: &Client, id: i64) -> Result<u64, tokio_postgres::Error> {
+/// Records a re-publication; the row is due again after `next_after_secs`.
+pub async fn mark_published(
+    db: &Client,
+    id: i64,
+    next_after_secs: f64,
+) -> Result<u64, tokio_postgres::Error> {
     db.execute(
         "UPDATE outbox SET publish_attempts = publish_attempts + 1, \
-         last_published_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
-        &[&id],
+         last_published_at = now() AT TIME ZONE 'UTC', \
+         next_attempt_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $2) \
+         WHERE id = $1",
+        &[&id, &next_after_secs],
     )
     .await
 }

@@ -72,6 +72,8 @@ struct Relay {
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Due events re-published per pass (a pass runs every second).
+const REDELIVERY_BATCH: i64 = 500;
 
 impl Relay {
     /// Runs until `stop` turns true; a batch in flight is finished first.
@@ -273,13 +275,8 @@ impl Relay {
     /// doubling delays, and gives up (loudly, the row kept) after the bound.
     async fn redeliver(&mut self, db: &Client) -> anyhow::Result<()> {
         let base = self.cfg.redeliver_after();
-        let due = outbox::unacknowledged(db, base.as_secs_f64()).await?;
+        let due = outbox::due_for_redelivery(db, base.as_secs_f64(), REDELIVERY_BATCH).await?;
         for event in due {
-            let wait =
-                redelivery_delay(base, event.attempts.max(0) as u32, self.cfg.redeliver_cap());
-            if event.idle_secs < wait.as_secs_f64() {
-                continue;
-            }
             if event.attempts >= self.cfg.redeliver_max_attempts {
                 outbox::mark_gave_up(db, event.id).await?;
                 self.metrics.gave_up.inc();
@@ -292,7 +289,9 @@ impl Relay {
             }
             match self.publish(&event.event_type, &event.payload).await {
                 Ok(()) => {
-                    outbox::mark_published(db, event.id).await?;
+                    let attempts = event.attempts.max(0) as u32 + 1;
+                    let next = redelivery_delay(base, attempts, self.cfg.redeliver_cap());
+                    outbox::mark_published(db, event.id, next.as_secs_f64()).await?;
                     self.metrics.redelivered.inc();
                 }
                 Err(e) => {

@@ -631,3 +631,66 @@ async fn a_foreign_message_in_the_tail_does_not_stop_the_relay() {
     let (missing, duplicated) = missing_and_duplicated(events.iter().map(|(_, e)| e), &count);
     assert_eq!((missing, duplicated), (0, 0));
 }
+
+/// Review item: redelivery read the first 500 idle rows and checked their
+/// backoff in Rust, so while those 500 waited out long backoffs, rows 501+
+/// were never looked at. Due-ness is decided in SQL now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_in_backoff_do_not_starve_later_events() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start().unwrap();
+    let broker = KafkaBroker::start().unwrap();
+    let client = db.client().await;
+    // 2 000 unconsumed events, already in Kafka. The first 500 were
+    // re-published recently and back off for an hour; 1 500 never were.
+    client
+        .batch_execute(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, payload, created_at, relayed_at) \
+             SELECT gen_random_uuid(), 'order.created', g, jsonb_build_object('order_id', g), \
+                    (now() AT TIME ZONE 'UTC') - interval '1 minute', now() AT TIME ZONE 'UTC' \
+             FROM generate_series(1, 2000) g ORDER BY g; \
+             UPDATE outbox SET publish_attempts = 5, last_published_at = now() AT TIME ZONE 'UTC', \
+                    next_attempt_at = (now() AT TIME ZONE 'UTC') + interval '1 hour' \
+             WHERE aggregate_id <= 500;",
+        )
+        .await
+        .unwrap();
+    let relay = start_relay(
+        &db,
+        &redis,
+        &broker,
+        &[
+            ("RELAY_REDELIVER_AFTER_SECS", "30"),
+            ("RELAY_REDELIVER_MAX_DELAY_SECS", "3600"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let published: i64 = client
+            .query_one(
+                "SELECT count(*) FROM outbox WHERE aggregate_id > 500 AND publish_attempts = 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if published == 1500 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {published} of the 1500 due events were re-published"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let early: i64 = client
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE aggregate_id <= 500 AND publish_attempts <> 5",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(early, 0, "an event in backoff was re-published early");
+    assert_eq!(relay.metric("relay_redelivered_total").await, 1500.0);
+}

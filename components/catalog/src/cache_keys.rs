@@ -26,3 +26,9 @@ pub fn product(id: ProductId) -> String {
 pub fn list(version: &str, page: u32, page_size: u32) -> String {
     format!("catalog:list:v{version}:{page}:{page_size}")
 }
+
+/// The number of live products as of a list version: lets a page past the
+/// end answer without a count query.
+pub fn list_total(version: &str) -> String {
+    format!("catalog:list-total:v{version}")
+}

@@ -33,12 +33,26 @@ pub fn list(req: PageRequest) -> Result<ProductPage, ServiceError> {
         .and_then(|v| String::from_utf8(v).ok())
         .unwrap_or_else(|| "0".to_string());
     let key = cache_keys::list(&version, page.page, page.page_size);
-    let (products, total) = match cache.get(&key).and_then(|b| cached::read_page(&b)) {
+    let total_key = cache_keys::list_total(&version);
+    let (entry, known_total) = cache.get_two(&key, &total_key);
+    let known_total = known_total
+        .and_then(|t| String::from_utf8(t).ok())
+        .and_then(|t| t.parse::<u64>().ok());
+    let (products, total) = match entry.and_then(|b| cached::read_page(&b)) {
         Some(hit) => hit,
+        // Past the last page: empty, with no query and no cache entry.
+        None if known_total.is_some_and(|t| page.offset() as u64 >= t) => {
+            (Vec::new(), known_total.unwrap_or(0))
+        }
         None => {
             let (rows, total) = store::list(&db()?, page.limit(), page.offset())?;
-            if let Some(bytes) = cached::page(&rows, total) {
-                cache.fill(&key, &bytes, TTL_SECS);
+            if !rows.is_empty() {
+                if let Some(bytes) = cached::page(&rows, total) {
+                    cache.fill(&key, &bytes, TTL_SECS);
+                }
+            }
+            if known_total.is_none() {
+                cache.fill(&total_key, total.to_string().as_bytes(), TTL_SECS);
             }
             (rows.into_iter().map(|s| s.product).collect(), total)
         }

@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn another_secret_is_refused() {
         let t = issue_access_token(SECRET, 1, Role::Customer, 900).unwrap();
-        let other = b"ffffffffffffffffffffffffffffffff";
+        let other = b"fedcba9876543210fedcba9876543210";
         assert_eq!(verify_access_token(other, &t), Err(AuthError::Invalid));
     }
 

@@ -5,7 +5,7 @@
 //! a new TCP connection per `Connection::open`, so one request opens at most
 //! one, lazily, and stops trying after the first failure.
 
-use spin_sdk::redis::{Connection, RedisParameter};
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 pub struct Cache {
     url: String,
@@ -60,6 +60,30 @@ impl Cache {
             Err(e) => {
                 self.failed("GET", e);
                 None
+            }
+        }
+    }
+
+    /// `MGET a b`: two keys in one command.
+    pub fn get_two(&mut self, a: &str, b: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let Some(conn) = self.conn() else {
+            return (None, None);
+        };
+        let args = [
+            RedisParameter::Binary(a.as_bytes().to_vec()),
+            RedisParameter::Binary(b.as_bytes().to_vec()),
+        ];
+        match conn.execute("MGET", &args) {
+            Ok(values) => {
+                let mut it = values.into_iter().map(|v| match v {
+                    RedisResult::Binary(bytes) => Some(bytes),
+                    _ => None,
+                });
+                (it.next().flatten(), it.next().flatten())
+            }
+            Err(e) => {
+                self.failed("MGET", e);
+                (None, None)
             }
         }
     }

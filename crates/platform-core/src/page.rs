@@ -4,8 +4,13 @@ use crate::ServiceError;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 15;
 pub const MAX_PAGE_SIZE: u32 = 100;
-/// Far beyond any real list; keeps `offset` comfortably inside `i64`.
-pub const MAX_PAGE: u32 = 10_000_000;
+/// The deepest row a page may reach (page × page_size). Deeper offsets are
+/// refused: each distinct page is a scan of its offset and a cache key, so an
+/// unbounded `page` let anonymous clients make the database count and Redis
+/// store without end. (Search engines bound their windows the same way.)
+pub const MAX_WINDOW: u64 = 10_000;
+/// Follows from the window: page_size is at least 1.
+pub const MAX_PAGE: u32 = MAX_WINDOW as u32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -26,7 +31,7 @@ impl Page {
                 _ => {}
             }
         }
-        Ok(Page { page, page_size })
+        Page::new(page, page_size)
     }
 
     pub fn new(page: u32, page_size: u32) -> Result<Page, ServiceError> {
@@ -38,6 +43,11 @@ impl Page {
         if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
             return Err(ServiceError::invalid(format!(
                 "page_size must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        if u64::from(page) * u64::from(page_size) > MAX_WINDOW {
+            return Err(ServiceError::invalid(format!(
+                "page × page_size must be at most {MAX_WINDOW}"
             )));
         }
         Ok(Page { page, page_size })
@@ -101,6 +111,9 @@ mod tests {
             "page=1.5",
             "page=",
             "page=99999999999999999999",
+            "page=10001",
+            "page=101&page_size=100",
+            "page=668",
         ] {
             let err = Page::from_query(q).unwrap_err();
             assert!(matches!(err, ServiceError::InvalidInput(_)), "{q}");
@@ -114,9 +127,17 @@ mod tests {
         assert_eq!(a.offset() + a.limit(), b.offset());
     }
 
+    #[test]
+    fn the_window_is_bounded() {
+        assert!(Page::new(100, 100).is_ok());
+        assert!(Page::new(667, 15).is_ok());
+        assert!(Page::new(10_000, 1).is_ok());
+    }
+
     proptest! {
         #[test]
         fn valid_pages_have_non_negative_offsets(page in 1u32..=MAX_PAGE, size in 1u32..=MAX_PAGE_SIZE) {
+            prop_assume!(u64::from(page) * u64::from(size) <= MAX_WINDOW);
             let p = Page::new(page, size).unwrap();
             prop_assert!(p.offset() >= 0);
             prop_assert_eq!(p.offset() % i64::from(size), 0);

@@ -495,3 +495,35 @@ async fn racing_writers_leave_the_cache_equal_to_the_database() {
     }
     env.assert_clean();
 }
+
+/// Review item: any `page` up to 10⁷ was accepted, and every page past the
+/// end cost a count query and a 10-minute Redis key.
+#[tokio::test]
+async fn pages_are_bounded_and_past_the_end_costs_no_query() {
+    use redis::Commands;
+    let env = TestEnv::start().await;
+    for i in 0..3 {
+        create(&env, &format!("p{i}"), 10, 1).await;
+    }
+    assert_eq!(env.get("/product").await.json["total"], 3);
+    for page in [2, 50, 666] {
+        let before = env.stats();
+        let r = env.get(&format!("/product?page={page}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json["products"], json!([]));
+        assert_eq!(r.json["total"], 3, "the total is still told");
+        let cost = env.stats().since(&before);
+        assert_eq!(cost.pg_statements, 0, "page {page} queried the database");
+    }
+    let mut redis = integration::redis_client(&env.redis);
+    let keys: Vec<String> = redis.keys("catalog:list:*").unwrap();
+    assert_eq!(keys.len(), 1, "only page 1 is cached: {keys:?}");
+    for path in [
+        "/product?page=10001",
+        "/product?page=668",
+        "/product?page=101&page_size=100",
+    ] {
+        assert_eq!(env.get(path).await.status, 400, "{path}");
+    }
+    env.assert_clean();
+}

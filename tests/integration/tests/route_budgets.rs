@@ -103,7 +103,13 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "GET",
         "/product",
         "uncached page",
-        cost(2, 1, (1, 1), (1, 3)),
+        cost(2, 1, (1, 1), (1, 4)),
+    ),
+    (
+        "GET",
+        "/product",
+        "past the last page",
+        cost(1, 1, (0, 0), (1, 2)),
     ),
     ("POST", "/product", "", cost(6, 1, (1, 1), (2, 2))),
     ("GET", "/product/{id}", "cached", cost(1, 1, (0, 0), (1, 1))),
@@ -202,6 +208,11 @@ async fn every_route_stays_within_its_budget() {
         ),
         (("GET", "/product", "uncached page"), get("/product"), 200),
         (("GET", "/product", "cached page"), get("/product"), 200),
+        (
+            ("GET", "/product", "past the last page"),
+            get("/product?page=40"),
+            200,
+        ),
         (("GET", "/product/{id}", "uncached"), get(&item), 200),
         (("GET", "/product/{id}", "cached"), get(&item), 200),
         (
