@@ -66,6 +66,23 @@ impl Relay {
     }
 }
 
+/// The event topics, created as the relay creates them, and a producer with
+/// the relay's settings (to play another or a predecessor relay).
+async fn topics_and_producer(
+    db: &TestDatabase,
+    broker: &KafkaBroker,
+) -> rdkafka::producer::FutureProducer {
+    let cfg = relay::config::Config::parse_from([
+        "relay",
+        "--database-url",
+        &db.url,
+        "--kafka-brokers",
+        &broker.bootstrap(),
+    ]);
+    relay::kafka::create_topics(&cfg).await.unwrap();
+    relay::kafka::producer(&cfg).unwrap()
+}
+
 /// Inserts `n` events over `keys` orders; returns their event ids in outbox order.
 async fn insert_events(db: &TestDatabase, n: usize, keys: i64) -> Vec<(i64, String)> {
     let client = db.client().await;
@@ -560,15 +577,7 @@ async fn a_new_leader_marks_events_a_dead_predecessor_produced_but_never_marked(
     let broker = KafkaBroker::start().unwrap();
     let events = insert_events(&db, 40, 4).await;
     // The predecessor: produced the first 25 (acknowledged), died before marking.
-    let cfg = relay::config::Config::parse_from([
-        "relay",
-        "--database-url",
-        &db.url,
-        "--kafka-brokers",
-        &broker.bootstrap(),
-    ]);
-    relay::kafka::create_topics(&cfg).await.unwrap();
-    let producer = relay::kafka::producer(&cfg).unwrap();
+    let producer = topics_and_producer(&db, &broker).await;
     let client = db.client().await;
     let rows = relay::outbox::next_batch(&client, 25).await.unwrap();
     for row in &rows {
@@ -599,15 +608,7 @@ async fn a_foreign_message_in_the_tail_does_not_stop_the_relay() {
     let db = TestDatabase::create().await;
     let redis = RedisServer::start().unwrap();
     let broker = KafkaBroker::start().unwrap();
-    let cfg = relay::config::Config::parse_from([
-        "relay",
-        "--database-url",
-        &db.url,
-        "--kafka-brokers",
-        &broker.bootstrap(),
-    ]);
-    relay::kafka::create_topics(&cfg).await.unwrap();
-    let producer = relay::kafka::producer(&cfg).unwrap();
+    let producer = topics_and_producer(&db, &broker).await;
     producer
         .send(
             FutureRecord::to("order.created")
