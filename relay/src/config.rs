@@ -21,6 +21,29 @@ pub struct Config {
     /// Kafka bootstrap servers.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub kafka_brokers: String,
+    /// librdkafka's `security.protocol`.
+    #[arg(
+        long,
+        env = "KAFKA_SECURITY_PROTOCOL",
+        default_value = "plaintext",
+        value_parser = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]
+    )]
+    pub kafka_security_protocol: String,
+    /// CA certificate file for `ssl` / `sasl_ssl` (default: the system's).
+    #[arg(long, env = "KAFKA_SSL_CA_LOCATION")]
+    pub kafka_ssl_ca_location: Option<String>,
+    /// SASL mechanism for `sasl_*`.
+    #[arg(
+        long,
+        env = "KAFKA_SASL_MECHANISM",
+        value_parser = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+    )]
+    pub kafka_sasl_mechanism: Option<String>,
+    #[arg(long, env = "KAFKA_SASL_USERNAME")]
+    pub kafka_sasl_username: Option<String>,
+    /// Never logged.
+    #[arg(long, env = "KAFKA_SASL_PASSWORD", hide_env_values = true)]
+    pub kafka_sasl_password: Option<String>,
     /// Partitions of the topics the relay creates.
     #[arg(long, env = "RELAY_TOPIC_PARTITIONS", default_value_t = 3)]
     pub topic_partitions: i32,

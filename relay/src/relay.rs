@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, Producer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Notify};
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
+use tokio_postgres::{AsyncMessage, Client, Connection, Socket};
 
 use crate::config::Config;
 use crate::event::{check, redelivery_delay};
@@ -99,7 +99,7 @@ impl Relay {
     }
 
     async fn session(&mut self, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
-        let (db, connection) = tokio_postgres::connect(&self.cfg.database_url, NoTls).await?;
+        let (db, connection) = pg_connect::connect_with(&self.cfg.database_url).await?;
         let inserted = Arc::new(Notify::new());
         let driver = tokio::spawn(drive(connection, inserted.clone()));
         db.batch_execute("LISTEN outbox_inserted").await?;
@@ -331,7 +331,10 @@ impl Relay {
 
 /// Drives the connection and passes its notifications on (a permit is
 /// kept if the relay is busy, so a commit during a batch is not missed).
-async fn drive(mut connection: Connection<Socket, NoTlsStream>, inserted: Arc<Notify>) {
+async fn drive<T>(mut connection: Connection<Socket, T>, inserted: Arc<Notify>)
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
     while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
         match message {
             Ok(AsyncMessage::Notification(_)) => inserted.notify_one(),

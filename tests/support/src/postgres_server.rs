@@ -16,6 +16,8 @@ pub struct PostgresServer {
     bin: PathBuf,
     run_as: Option<(u32, u32)>,
     child: Option<KillOnDrop>,
+    /// Serves TCP over TLS only (a test CA signed its certificate for `localhost`).
+    tls: bool,
 }
 
 fn output(cmd: &mut Command) -> io::Result<String> {
@@ -48,6 +50,21 @@ fn unprivileged_user() -> io::Result<Option<(u32, u32)>> {
 impl PostgresServer {
     /// A new, empty cluster (trust auth, user `postgres`), running.
     pub fn start() -> io::Result<PostgresServer> {
+        Self::start_with(false)
+    }
+
+    /// A cluster that accepts TCP clients over TLS only, with a CA-signed
+    /// certificate for the name `localhost` only (see [`Self::ca_file`]).
+    pub fn start_with_tls() -> io::Result<PostgresServer> {
+        Self::start_with(true)
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.data.join("ca.crt")
+    }
+
+    fn start_with(tls: bool) -> io::Result<PostgresServer> {
         let port = free_port()?;
         let data = std::env::temp_dir().join(format!("pg-test-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&data)?;
@@ -57,6 +74,7 @@ impl PostgresServer {
             run_as: unprivileged_user()?,
             data,
             child: None,
+            tls,
         };
         if server.run_as.is_some() {
             output(
@@ -81,12 +99,68 @@ impl PostgresServer {
                 ])
                 .arg(&server.data),
         )?;
+        if tls {
+            server.make_certificate()?;
+        }
         server.resume()?;
         Ok(server)
     }
 
+    /// A test CA (`ca.crt`) and `server.crt`/`server.key` it signed for the
+    /// name `localhost`, in the data directory, and a pg_hba.conf that
+    /// refuses TCP without TLS.
+    fn make_certificate(&self) -> io::Result<()> {
+        let file = |name: &str| self.data.join(name);
+        std::fs::write(
+            file("server.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )?;
+        let mut ca = self.command("openssl");
+        ca.args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=platform-test-ca", "-keyout"])
+        .arg(file("ca.key"))
+        .arg("-out")
+        .arg(file("ca.crt"));
+        output(&mut ca)?;
+        let mut csr = self.command("openssl");
+        csr.args(["req", "-newkey", "rsa:2048", "-nodes"])
+            .args(["-subj", "/CN=localhost", "-keyout"])
+            .arg(file("server.key"))
+            .arg("-out")
+            .arg(file("server.csr"));
+        output(&mut csr)?;
+        let mut sign = self.command("openssl");
+        sign.args(["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
+            .arg(file("server.csr"))
+            .arg("-CA")
+            .arg(file("ca.crt"))
+            .arg("-CAkey")
+            .arg(file("ca.key"))
+            .arg("-extfile")
+            .arg(file("server.ext"))
+            .arg("-out")
+            .arg(file("server.crt"));
+        output(&mut sign)?;
+        // Postgres refuses a key others can read.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file("server.key"), std::fs::Permissions::from_mode(0o600))?;
+        std::fs::write(
+            file("pg_hba.conf"),
+            "local all all trust\n\
+             hostssl all all 127.0.0.1/32 trust\n\
+             hostnossl all all 127.0.0.1/32 reject\n",
+        )
+    }
+
     fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin.join(program));
+        let path = if program == "openssl" {
+            PathBuf::from("openssl")
+        } else {
+            self.bin.join(program)
+        };
+        let mut cmd = Command::new(path);
         if let Some((uid, gid)) = self.run_as {
             cmd.uid(uid).gid(gid);
         }
@@ -114,6 +188,7 @@ impl PostgresServer {
             .args(["-p", &self.port.to_string(), "-k"])
             .arg(&self.data)
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(if self.tls { &["-c", "ssl=on"][..] } else { &[] })
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?;

@@ -1,9 +1,6 @@
 //! The schema in `migrations/`, embedded and applied with refinery.
 
-use std::str::FromStr;
-
 use anyhow::Context;
-use tokio_postgres::{Config, NoTls};
 
 mod embedded {
     refinery::embed_migrations!("../../migrations");
@@ -11,8 +8,7 @@ mod embedded {
 
 /// Applies every pending migration; returns how many were applied.
 pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
-    let (mut client, connection) = tokio_postgres::connect(database_url, NoTls).await?;
-    let driver = tokio::spawn(connection);
+    let (mut client, driver) = pg_connect::connect(database_url).await?;
     let report = embedded::migrations::runner()
         .set_grouped(true)
         .run_async(&mut client)
@@ -25,14 +21,15 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
 /// Creates the URL's database (connecting to `postgres` on the same server)
 /// unless it exists. Returns whether it was created.
 pub async fn create_database(database_url: &str) -> anyhow::Result<bool> {
-    let config = Config::from_str(database_url)?;
-    let name = config
+    let target = pg_connect::parse(database_url)?;
+    let name = target
+        .config
         .get_dbname()
         .context("the URL names no database")?
         .to_string();
-    let mut admin = config.clone();
+    let mut admin = target.config.clone();
     admin.dbname("postgres");
-    let (client, connection) = admin.connect(NoTls).await?;
+    let (client, connection) = admin.connect(pg_connect::tls(&target.verify)?).await?;
     let driver = tokio::spawn(connection);
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
