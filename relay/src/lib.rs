@@ -8,3 +8,4 @@ pub mod kafka;
 pub mod metrics;
 pub mod outbox;
 pub mod relay;
+pub mod waves;

@@ -17,7 +17,7 @@ use tokio_postgres::{AsyncMessage, Client, Connection, Socket};
 use crate::config::Config;
 use crate::event::{check, redelivery_delay};
 use crate::metrics::Metrics;
-use crate::{http, kafka, outbox};
+use crate::{http, kafka, outbox, waves};
 
 /// Runs the relay with `cfg` until `shutdown` completes: the probe and
 /// metrics server, the leader election and the relay loop. The batch in
@@ -209,33 +209,47 @@ impl Relay {
         let started = std::time::Instant::now();
         let rows = outbox::next_batch(db, self.cfg.batch_size).await?;
         let read = started.elapsed();
-        let mut deliveries = Vec::with_capacity(rows.len());
+        let mut good = Vec::with_capacity(rows.len());
         for row in &rows {
-            if let Err(bad) = check(&row.event_type, &row.payload) {
-                tracing::error!(id = row.id, event_id = %row.event_id, reason = %bad.reason(), "skipping bad outbox row");
-                outbox::mark_skipped(db, row.id, &bad.reason()).await?;
-                self.metrics.skipped.inc();
-                continue;
-            }
-            match self.producer.send_result(kafka::record(row)) {
-                Ok(delivery) => deliveries.push((row.id, delivery)),
-                Err((e, _)) => {
-                    tracing::warn!(id = row.id, error = %e, "could not enqueue; will retry");
-                    break; // keep order: nothing after an unqueued row goes out now
+            match check(&row.event_type, &row.payload) {
+                Ok(()) => good.push(row),
+                Err(bad) => {
+                    tracing::error!(id = row.id, event_id = %row.event_id, reason = %bad.reason(), "skipping bad outbox row");
+                    outbox::mark_skipped(db, row.id, &bad.reason()).await?;
+                    self.metrics.skipped.inc();
                 }
             }
         }
+        let keys: Vec<&str> = good.iter().map(|r| r.key.as_str()).collect();
         let mut acked = Vec::new();
         let mut failed = 0;
         let mut first_error = None;
-        for (id, delivery) in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => acked.push(id),
-                Ok(Err((e, _))) => {
-                    failed += 1;
-                    first_error.get_or_insert((id, e.to_string()));
+        for wave in waves::plan(&keys) {
+            let mut deliveries = Vec::with_capacity(wave.len());
+            for i in wave {
+                let row = good[i];
+                match self.producer.send_result(kafka::record(row)) {
+                    Ok(delivery) => deliveries.push((row.id, delivery)),
+                    Err((e, _)) => {
+                        failed += 1;
+                        first_error.get_or_insert((row.id, format!("not enqueued: {e}")));
+                    }
                 }
-                Err(_) => failed += 1,
+            }
+            for (id, delivery) in deliveries {
+                match delivery.await {
+                    Ok(Ok(_)) => acked.push(id),
+                    Ok(Err((e, _))) => {
+                        failed += 1;
+                        first_error.get_or_insert((id, e.to_string()));
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            // A key whose row failed must not send its next row: stop here;
+            // the next batch starts again from the oldest unmarked row.
+            if failed > 0 {
+                break;
             }
         }
         if failed > 0 {

@@ -397,6 +397,23 @@ async fn redelivery_waits_for_redis_to_come_back() {
 }
 
 /// Event ids the relay has marked relayed.
+/// Per-order order across a failure: of each order's events (outbox order),
+/// the ones Kafka holds (marked) are a prefix — no event of an order got
+/// there before an earlier event of the same order.
+fn assert_marked_prefix_per_key(events: &[(i64, String)], marked: &HashSet<String>) {
+    let mut gap_seen: HashSet<i64> = HashSet::new();
+    for (key, event_id) in events {
+        if marked.contains(event_id) {
+            assert!(
+                !gap_seen.contains(key),
+                "order {key}: {event_id} reached Kafka before an earlier event of the order"
+            );
+        } else {
+            gap_seen.insert(*key);
+        }
+    }
+}
+
 async fn marked_ids(db: &TestDatabase) -> HashSet<String> {
     let client = db.client().await;
     client
@@ -481,7 +498,9 @@ async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
     let db = TestDatabase::create().await;
     let redis = RedisServer::start().unwrap();
     let mut broker = KafkaBroker::start().unwrap();
-    let events = insert_events(&db, 3000, 20).await;
+    // 21 orders (odd): each order's events alternate between the two topics,
+    // as an order's order.created and payment.updated do.
+    let events = insert_events(&db, 3000, 21).await;
     let relay = start_relay(&db, &redis, &broker, &[("RELAY_BATCH_SIZE", "100")]);
     wait_marked(&db, 1000).await;
 
@@ -502,6 +521,7 @@ async fn a_broker_restart_mid_run_loses_nothing_the_relay_had_not_marked() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let marked = marked_ids(&db).await;
     assert!(marked.len() < events.len(), "stopped before the end");
+    assert_marked_prefix_per_key(&events, &marked);
     broker.resume().unwrap();
     wait_backlog_empty(&db).await;
 

@@ -23,12 +23,26 @@ pub fn product(id: ProductId) -> String {
     format!("catalog:product:{}", id.get())
 }
 
+/// A list page's key is `LIST_PREFIX` + version + `page_suffix(…)` (the list
+/// script builds it from the same parts).
+pub const LIST_PREFIX: &str = "catalog:list:v";
+pub const LIST_TOTAL_PREFIX: &str = "catalog:list-total:v";
+
+pub fn page_suffix(page: u32, page_size: u32) -> String {
+    format!(":{page}:{page_size}")
+}
+
 pub fn list(version: &str, page: u32, page_size: u32) -> String {
-    format!("catalog:list:v{version}:{page}:{page_size}")
+    format!("{LIST_PREFIX}{version}{}", page_suffix(page, page_size))
 }
 
 /// The number of live products as of a list version: lets a page past the
 /// end answer without a count query.
 pub fn list_total(version: &str) -> String {
-    format!("catalog:list-total:v{version}")
+    format!("{LIST_TOTAL_PREFIX}{version}")
+}
+
+/// Per-address bucket of anonymous list reads.
+pub fn list_bucket(address: &str) -> String {
+    format!("ratelimit:list:{address}")
 }

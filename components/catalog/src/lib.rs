@@ -12,7 +12,7 @@ wit_bindgen::generate!({
     with: { "shop:platform/types@0.1.0": component_support::wit::types },
 });
 
-use component_support::wit::types::{Error, PageRequest};
+use component_support::wit::types::{Client, Error, PageRequest};
 use exports::shop::platform::catalog::{Guest, Product, ProductInput, ProductPage};
 use platform_core::product::{NewProduct, ProductFields, ProductId};
 use platform_core::ServiceError;
@@ -30,8 +30,8 @@ fn checked(input: ProductInput) -> Result<NewProduct, ServiceError> {
 }
 
 impl Guest for Catalog {
-    fn list_products(page: PageRequest) -> Result<ProductPage, Error> {
-        Ok(service::list(page)?)
+    fn list_products(page: PageRequest, client: Option<Client>) -> Result<ProductPage, Error> {
+        Ok(service::list(page, client.as_ref())?)
     }
 
     fn get_product(id: i64) -> Result<Product, Error> {

@@ -3,10 +3,12 @@
 use component_support::cache::Cache;
 use component_support::config::var;
 use component_support::db::Db;
-use component_support::wit::types::{PageInfo, PageRequest};
+use component_support::wit::types::{Client, PageInfo, PageRequest};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductId};
+use platform_core::rate_limit::{BucketConfig, Decision};
 use platform_core::ServiceError;
+use spin_sdk::redis::RedisResult;
 
 use crate::cache_keys::{self, TTL_SECS};
 use crate::cached;
@@ -25,34 +27,97 @@ fn not_found(id: ProductId) -> ServiceError {
     ServiceError::not_found(format!("Product {} not found", id.get()))
 }
 
-pub fn list(req: PageRequest) -> Result<ProductPage, ServiceError> {
+/// What the list script found (or `None` fields when Redis is away).
+struct ListRead {
+    version: String,
+    entry: Option<Vec<u8>>,
+    total: Option<u64>,
+}
+
+/// Takes a token for `client` (if any) and reads the list's cache entries in
+/// one round trip. A refusal is the client's 429; Redis being away lets the
+/// request through uncached (the limiter must not take the catalog down).
+fn read_list(
+    cache: &mut Cache,
+    page: &Page,
+    client: Option<&Client>,
+) -> Result<ListRead, ServiceError> {
+    let limit = match client {
+        Some(_) => {
+            BucketConfig::parse_setting(&var("list_rate_limit")?).map_err(ServiceError::internal)?
+        }
+        None => None,
+    };
+    let bucket = match (client, limit) {
+        (Some(c), Some(_)) => cache_keys::list_bucket(&c.address),
+        _ => String::new(),
+    };
+    let config = limit.unwrap_or(BucketConfig {
+        capacity: 1,
+        refill_per_sec: 1,
+    });
+    let reply = cache.eval_values(
+        cached::LIST_READ_LUA,
+        &[cache_keys::LIST_VERSION, &bucket],
+        &[
+            config.capacity.to_string().as_bytes(),
+            config.refill_per_sec.to_string().as_bytes(),
+            cache_keys::LIST_PREFIX.as_bytes(),
+            cache_keys::page_suffix(page.page, page.page_size).as_bytes(),
+            cache_keys::LIST_TOTAL_PREFIX.as_bytes(),
+        ],
+    );
+    let text = |v: &RedisResult| match v {
+        RedisResult::Binary(b) if !b.is_empty() => Some(b.clone()),
+        _ => None,
+    };
+    match reply.as_deref() {
+        Some([RedisResult::Int64(0), RedisResult::Int64(wait_ms)]) => {
+            let decision = Decision {
+                allowed: false,
+                remaining: 0,
+                wait_ms: *wait_ms,
+            };
+            Err(ServiceError::RateLimited(decision.refusal(config)))
+        }
+        Some([RedisResult::Int64(1), version, entry, total]) => Ok(ListRead {
+            version: text(version)
+                .and_then(|v| String::from_utf8(v).ok())
+                .unwrap_or_else(|| "0".to_string()),
+            entry: text(entry),
+            total: text(total)
+                .and_then(|t| String::from_utf8(t).ok())
+                .and_then(|t| t.parse().ok()),
+        }),
+        _ => Ok(ListRead {
+            version: "0".to_string(),
+            entry: None,
+            total: None,
+        }),
+    }
+}
+
+pub fn list(req: PageRequest, client: Option<&Client>) -> Result<ProductPage, ServiceError> {
     let page = Page::new(req.page, req.page_size)?;
     let mut cache = cache()?;
-    let version = cache
-        .get(cache_keys::LIST_VERSION)
-        .and_then(|v| String::from_utf8(v).ok())
-        .unwrap_or_else(|| "0".to_string());
-    let key = cache_keys::list(&version, page.page, page.page_size);
-    let total_key = cache_keys::list_total(&version);
-    let (entry, known_total) = cache.get_two(&key, &total_key);
-    let known_total = known_total
-        .and_then(|t| String::from_utf8(t).ok())
-        .and_then(|t| t.parse::<u64>().ok());
-    let (products, total) = match entry.and_then(|b| cached::read_page(&b)) {
+    let read = read_list(&mut cache, &page, client)?;
+    let (products, total) = match read.entry.and_then(|b| cached::read_page(&b)) {
         Some(hit) => hit,
         // Past the last page: empty, with no query and no cache entry.
-        None if known_total.is_some_and(|t| page.offset() as u64 >= t) => {
-            (Vec::new(), known_total.unwrap_or(0))
+        None if read.total.is_some_and(|t| page.offset() as u64 >= t) => {
+            (Vec::new(), read.total.unwrap_or(0))
         }
         None => {
             let (rows, total) = store::list(&db()?, page.limit(), page.offset())?;
             if !rows.is_empty() {
                 if let Some(bytes) = cached::page(&rows, total) {
+                    let key = cache_keys::list(&read.version, page.page, page.page_size);
                     cache.fill(&key, &bytes, TTL_SECS);
                 }
             }
-            if known_total.is_none() {
-                cache.fill(&total_key, total.to_string().as_bytes(), TTL_SECS);
+            if read.total.is_none() {
+                let key = cache_keys::list_total(&read.version);
+                cache.fill(&key, total.to_string().as_bytes(), TTL_SECS);
             }
             (rows.into_iter().map(|s| s.product).collect(), total)
         }

@@ -9,7 +9,7 @@ wit_bindgen::generate!({
     with: { "shop:platform/types@0.1.0": component_support::wit::types },
 });
 
-use component_support::wit::types::PageRequest;
+use component_support::wit::types::{Client, PageRequest};
 use edge::{auth, body, rate_limit, Context, Handler, HttpError, Reply};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductFields, ProductId};
@@ -29,7 +29,7 @@ impl Handler for Products {
         ctx: &mut Context,
     ) -> Result<Reply, HttpError> {
         match route {
-            Route::ListProducts => list(&ctx.query),
+            Route::ListProducts => list(&ctx.query, client(&req)),
             Route::GetProduct(id) => {
                 let product = catalog::get_product(id.get())?;
                 Ok(Reply::json(200, &ProductBody::from(product)))
@@ -56,12 +56,27 @@ impl Handler for Products {
     }
 }
 
-fn list(query: &str) -> Result<Reply, HttpError> {
+/// The caller's address as Spin saw it (`spin-client-addr`, ip:port).
+fn client(req: &IncomingRequest) -> Option<Client> {
+    let addr = edge::context::header(req, "spin-client-addr")?;
+    let ip = match addr.rsplit_once(':') {
+        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip,
+        _ => addr.as_str(),
+    };
+    Some(Client {
+        address: ip.trim_start_matches('[').trim_end_matches(']').to_string(),
+    })
+}
+
+fn list(query: &str, client: Option<Client>) -> Result<Reply, HttpError> {
     let page = Page::from_query(query)?;
-    let result = catalog::list_products(PageRequest {
-        page: page.page,
-        page_size: page.page_size,
-    })?;
+    let result = catalog::list_products(
+        PageRequest {
+            page: page.page,
+            page_size: page.page_size,
+        },
+        client.as_ref(),
+    )?;
     Ok(Reply::json(200, &ProductList::from(result)))
 }
 

@@ -64,30 +64,6 @@ impl Cache {
         }
     }
 
-    /// `MGET a b`: two keys in one command.
-    pub fn get_two(&mut self, a: &str, b: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-        let Some(conn) = self.conn() else {
-            return (None, None);
-        };
-        let args = [
-            RedisParameter::Binary(a.as_bytes().to_vec()),
-            RedisParameter::Binary(b.as_bytes().to_vec()),
-        ];
-        match conn.execute("MGET", &args) {
-            Ok(values) => {
-                let mut it = values.into_iter().map(|v| match v {
-                    RedisResult::Binary(bytes) => Some(bytes),
-                    _ => None,
-                });
-                (it.next().flatten(), it.next().flatten())
-            }
-            Err(e) => {
-                self.failed("MGET", e);
-                (None, None)
-            }
-        }
-    }
-
     /// `SET key value EX ttl`: a writer's fresh value, replacing what is there.
     pub fn put(&mut self, key: &str, value: &[u8], ttl_secs: i64) {
         self.set(key, value, ttl_secs, false);
@@ -118,15 +94,33 @@ impl Cache {
     /// `EVAL script 1 key args…`: a writer's conditional update. Failures
     /// are logged and the cache stops for this request, like every command.
     pub fn eval(&mut self, script: &str, key: &str, args: &[&[u8]]) {
-        let Some(conn) = self.conn() else { return };
+        self.eval_values(script, &[key], args);
+    }
+
+    /// `EVAL script n keys… args…` and its (flattened) reply; `None` when
+    /// Redis cannot answer.
+    pub fn eval_values(
+        &mut self,
+        script: &str,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Option<Vec<RedisResult>> {
+        let conn = self.conn()?;
         let mut params = vec![
             RedisParameter::Binary(script.as_bytes().to_vec()),
-            RedisParameter::Int64(1),
-            RedisParameter::Binary(key.as_bytes().to_vec()),
+            RedisParameter::Int64(keys.len() as i64),
         ];
+        params.extend(
+            keys.iter()
+                .map(|k| RedisParameter::Binary(k.as_bytes().to_vec())),
+        );
         params.extend(args.iter().map(|a| RedisParameter::Binary(a.to_vec())));
-        if let Err(e) = conn.execute("EVAL", &params) {
-            self.failed("EVAL", e);
+        match conn.execute("EVAL", &params) {
+            Ok(values) => Some(values),
+            Err(e) => {
+                self.failed("EVAL", e);
+                None
+            }
         }
     }
 

@@ -6,31 +6,47 @@
 
 use crate::RateLimit;
 
+/// The token bucket as a Lua function, for scripts that take a token and
+/// then do more in the same round trip: `take_token(key, capacity, rate)`
+/// returns allowed (0/1), whole tokens left, milliseconds until one token.
+#[macro_export]
+macro_rules! token_bucket_lua_fn {
+    () => {
+        r#"
+local function take_token(key, capacity, rate)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local b = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(b[1]) or capacity
+  local ts = tonumber(b[2]) or now
+  if now > ts then
+    tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
+  end
+  local allowed = 0
+  local wait_ms = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+  else
+    wait_ms = math.ceil((1 - tokens) * 1000 / rate)
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil(capacity * 1000 / rate) + 1000)
+  return allowed, math.floor(tokens), wait_ms
+end
+"#
+    };
+}
+
 /// KEYS[1] = bucket; ARGV = capacity, refill per second.
 /// Returns {allowed (0/1), whole tokens left, milliseconds until one token}.
-pub const TOKEN_BUCKET_LUA: &str = r#"
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or capacity
-local ts = tonumber(b[2]) or now
-if now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
-end
-local allowed = 0
-local wait_ms = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  wait_ms = math.ceil((1 - tokens) * 1000 / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * 1000 / rate) + 1000)
-return {allowed, math.floor(tokens), wait_ms}
-"#;
+pub const TOKEN_BUCKET_LUA: &str = concat!(
+    token_bucket_lua_fn!(),
+    r#"
+local allowed, left, wait_ms = take_token(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {allowed, left, wait_ms}
+"#
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BucketConfig {
@@ -39,6 +55,26 @@ pub struct BucketConfig {
 }
 
 impl BucketConfig {
+    /// A `capacity/refill_per_sec` setting (e.g. `120/20`); empty or `off`
+    /// turns the limit off. Nonsense is refused, not guessed.
+    pub fn parse_setting(setting: &str) -> Result<Option<BucketConfig>, String> {
+        let setting = setting.trim();
+        if setting.is_empty() || setting.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let positive = |s: &str| s.trim().parse::<i64>().ok().filter(|n| *n >= 1);
+        match setting.split_once('/') {
+            Some((c, r)) => match (positive(c), positive(r)) {
+                (Some(capacity), Some(refill_per_sec)) => Ok(Some(BucketConfig {
+                    capacity,
+                    refill_per_sec,
+                })),
+                _ => Err(format!("invalid rate limit {setting:?}")),
+            },
+            None => Err(format!("invalid rate limit {setting:?} (capacity/refill)")),
+        }
+    }
+
     /// Parses the two variables; nonsense falls back to the defaults.
     pub fn parse(capacity: &str, refill_per_sec: &str) -> BucketConfig {
         let positive = |s: &str, default: i64| match s.trim().parse::<i64>() {
@@ -124,6 +160,28 @@ mod tests {
         );
         assert_eq!(Decision::from_reply(&[1, 19, 0]).unwrap().remaining, 19);
         assert_eq!(Decision::from_reply(&[1, 2]), None);
+    }
+
+    #[test]
+    fn settings_are_capacity_slash_refill_or_off() {
+        assert_eq!(
+            BucketConfig::parse_setting("120/20"),
+            Ok(Some(BucketConfig {
+                capacity: 120,
+                refill_per_sec: 20
+            }))
+        );
+        assert_eq!(BucketConfig::parse_setting(" off "), Ok(None));
+        assert_eq!(BucketConfig::parse_setting(""), Ok(None));
+        for bad in ["120", "0/5", "a/b", "5/-1"] {
+            assert!(BucketConfig::parse_setting(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_script_defines_and_calls_the_bucket() {
+        assert!(TOKEN_BUCKET_LUA.contains("local function take_token"));
+        assert!(TOKEN_BUCKET_LUA.contains("take_token(KEYS[1]"));
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl Catalog {
             variables: HashMap::from([
                 ("database_url".to_string(), db.url.clone()),
                 ("redis_url".to_string(), redis.url()),
+                ("list_rate_limit".to_string(), "2/1".to_string()),
             ]),
             templated: Default::default(),
             environment: Vec::new(),
@@ -105,6 +106,7 @@ async fn exported_functions_work_against_real_backends() {
                 page: 1,
                 page_size: 10,
             },
+            None,
         )
         .await
         .unwrap()
@@ -172,6 +174,7 @@ async fn exported_functions_validate_their_input() {
                 page: 1,
                 page_size: 0,
             },
+            None,
         )
         .await
         .unwrap()
@@ -210,4 +213,45 @@ async fn database_outage_is_unavailable_not_a_trap() {
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+}
+
+/// Review item: anonymous list reads are limited per client address, in the
+/// same Redis round trip as the list's cache read.
+#[tokio::test]
+async fn list_reads_are_limited_per_client_address() {
+    use shop::platform::types::Client;
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start().unwrap();
+    let catalog = Catalog::new(&db, &redis);
+    let page = PageRequest {
+        page: 1,
+        page_size: 10,
+    };
+    let client = |a: &str| {
+        Some(Client {
+            address: a.to_string(),
+        })
+    };
+    let list = |address: Option<Client>| {
+        let catalog = &catalog;
+        async move {
+            let (mut store, svc) = catalog.instance().await;
+            svc.shop_platform_catalog()
+                .call_list_products(&mut store, page, address.as_ref())
+                .await
+                .unwrap()
+        }
+    };
+    // A bucket of 2 per address.
+    assert!(list(client("10.0.0.1")).await.is_ok());
+    assert!(list(client("10.0.0.1")).await.is_ok());
+    match list(client("10.0.0.1")).await {
+        Err(Error::RateLimited(r)) => {
+            assert_eq!((r.capacity, r.refill_per_sec), (2, 1));
+            assert!(r.retry_after_secs >= 1);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(list(client("10.0.0.2")).await.is_ok(), "another address");
+    assert!(list(None).await.is_ok(), "no client: no limit");
 }

@@ -195,3 +195,30 @@ async fn every_response_varies_on_origin() {
     }
     env.assert_clean();
 }
+
+/// Review item: the product list is limited per client address (the
+/// `list_rate_limit` variable), with the contract's 429; `off` turns it off.
+#[tokio::test]
+async fn product_list_reads_are_limited_per_address() {
+    let env = TestEnv::start_with(&[("list_rate_limit", "3/1")]).await;
+    for _ in 0..3 {
+        assert_eq!(env.get("/product").await.status, 200);
+    }
+    let r = env.get("/product").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.error(), "Rate limit exceeded. Please try again later.");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(
+        env.get("/health").await.status,
+        200,
+        "other routes are not limited"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(env.get("/product").await.status, 200, "the bucket refills");
+    env.assert_clean();
+
+    let off = TestEnv::start_with(&[("list_rate_limit", "off")]).await;
+    for _ in 0..10 {
+        assert_eq!(off.get("/product").await.status, 200);
+    }
+}
