@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, Producer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Notify};
@@ -230,6 +231,17 @@ impl Relay {
                 let row = good[i];
                 match self.producer.send_result(kafka::record(row)) {
                     Ok(delivery) => deliveries.push((row.id, delivery)),
+                    // Too large for any broker, now or later: a bad row like
+                    // the others, skipped rather than blocking its successors.
+                    Err((
+                        KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+                        _,
+                    )) => {
+                        let reason = "larger than message.max.bytes";
+                        tracing::error!(id = row.id, event_id = %row.event_id, reason, "skipping bad outbox row");
+                        outbox::mark_skipped(db, row.id, reason).await?;
+                        self.metrics.skipped.inc();
+                    }
                     Err((e, _)) => {
                         failed += 1;
                         first_error.get_or_insert((row.id, format!("not enqueued: {e}")));
