@@ -260,9 +260,14 @@ fn start_app(
                     "--listen",
                     &listen,
                     "--skip-transaction-check",
+                    // Component output goes to files as under `spin up
+                    // --quiet` (each write still a counted host call).
+                    "--quiet",
                     "--stats-file",
                 ])
                 .arg(&stats)
+                .arg("--log-dir")
+                .arg(out.join(format!("logs-{name}")))
                 .envs(&backends.variables)
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
