@@ -1,5 +1,7 @@
 //! Access tokens: HS256 JWTs with the user id as subject and the role as a claim.
 
+pub mod password;
+
 use std::collections::HashSet;
 
 use jwt_simple::prelude::*;
