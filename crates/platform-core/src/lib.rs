@@ -3,6 +3,7 @@
 //! Nothing here touches Spin, Postgres or Redis, so it builds for both
 //! `wasm32-wasip2` (inside components) and the host (unit tests).
 
+pub mod account;
 pub mod cors;
 pub mod error;
 pub mod page;

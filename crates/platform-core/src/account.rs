@@ -1,0 +1,179 @@
+//! Account fields as a client sends them, and the only way to checked ones
+//! (the rules the README states for registration).
+
+use serde::Deserialize;
+
+use crate::{text, ServiceError};
+
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_FULL_NAME_CHARS: usize = 200;
+/// NIST SP 800-63B: at least 8; long passphrases allowed.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Trimmed, lower-cased, `local@domain.tld`, at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+/// 1 to 200 characters, trimmed, no NUL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullName(String);
+
+/// 8 to 128 characters, kept exactly as typed (never trimmed), no NUL.
+/// Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Email {
+    pub fn parse(value: String) -> Result<Email, ServiceError> {
+        let email = text::field("email", value, true, true, MAX_EMAIL_CHARS)?.to_lowercase();
+        let invalid = || ServiceError::invalid("email must be an address like name@example.com");
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let plain =
+            |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        let domain_ok = plain(domain)
+            && !domain.contains('@')
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.len() <= 63)
+            && domain.contains('.');
+        if !plain(local) || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Email(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FullName {
+    pub fn parse(value: String) -> Result<FullName, ServiceError> {
+        text::field("full_name", value, true, true, MAX_FULL_NAME_CHARS).map(FullName)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Password {
+    pub fn parse(value: String) -> Result<Password, ServiceError> {
+        let chars = value.chars().count();
+        if value.contains('\0') || !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            return Err(ServiceError::invalid(format!(
+                "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        Ok(Password(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// The body of `POST /register` as sent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationFields {
+    full_name: String,
+    email: String,
+    password: String,
+}
+
+/// A registration with every field checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub full_name: FullName,
+    pub email: Email,
+    pub password: Password,
+}
+
+impl Registration {
+    pub fn from_json(body: &[u8]) -> Result<Registration, ServiceError> {
+        // serde's message could echo the password; say which shape failed only.
+        let f: RegistrationFields = serde_json::from_slice(body).map_err(|_| {
+            ServiceError::invalid(
+                "body must be {\"full_name\": string, \"email\": string, \"password\": string}",
+            )
+        })?;
+        Ok(Registration {
+            full_name: FullName::parse(f.full_name)?,
+            email: Email::parse(f.email)?,
+            password: Password::parse(f.password)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lower_cased_and_checked() {
+        assert_eq!(
+            Email::parse("  Budi@Example.CO.id ".into())
+                .unwrap()
+                .as_str(),
+            "budi@example.co.id"
+        );
+        for bad in [
+            "",
+            "budi",
+            "@example.com",
+            "budi@",
+            "budi@example",
+            "a b@example.com",
+            "budi@@example.com",
+            "budi@exa mple.com",
+            "budi@example..com",
+            "x\u{0}@a.io",
+        ] {
+            assert!(Email::parse(bad.into()).is_err(), "{bad:?}");
+        }
+        let long = format!("{}@example.com", "a".repeat(65));
+        assert!(Email::parse(long).is_err());
+    }
+
+    #[test]
+    fn passwords_are_bounded_kept_as_typed_and_never_shown() {
+        let p = Password::parse(" spaced out ".into()).unwrap();
+        assert_eq!(p.expose(), " spaced out ");
+        assert!(!format!("{p:?}").contains("spaced"));
+        assert!(Password::parse("short".into()).is_err());
+        assert!(Password::parse("x".repeat(129)).is_err());
+        assert!(Password::parse("long enough\u{0}".into()).is_err());
+        assert!(
+            Password::parse("ééééééééé".into()).is_ok(),
+            "counted in characters"
+        );
+    }
+
+    #[test]
+    fn registration_bodies() {
+        let r = Registration::from_json(
+            br#"{"full_name":" Budi ","email":"BUDI@example.com","password":"hunter2hunter2"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.full_name.as_str(), "Budi");
+        assert_eq!(r.email.as_str(), "budi@example.com");
+        for bad in [
+            r#"{"full_name":"B","email":"b@example.com"}"#,
+            r#"{"full_name":"B","email":"b@example.com","password":12345678}"#,
+            r#"{"full_name":"","email":"b@example.com","password":"hunter2hunter2"}"#,
+            r#"{"full_name":"B","email":"b@example.com","password":"hunter2hunter2","role":"admin"}"#,
+            "[]",
+        ] {
+            let err = Registration::from_json(bad.as_bytes()).unwrap_err();
+            assert!(!format!("{err:?}").contains("hunter2"), "{bad}");
+        }
+    }
+}
