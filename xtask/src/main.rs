@@ -60,6 +60,8 @@ pub const COMPONENTS: &[&str] = &[
     "catalog",
     "gateway",
     "products-api",
+    "users",
+    "accounts-api",
     "probe",
     "hello",
     "shape",

@@ -27,6 +27,9 @@ fn not_found(id: ProductId) -> ServiceError {
     ServiceError::not_found(format!("Product {} not found", id.get()))
 }
 
+/// The list limit's name in the `RateLimit-Policy` field.
+const LIST_POLICY: &str = "product-list";
+
 /// What the list script found (or `None` fields when Redis is away).
 struct ListRead {
     version: String,
@@ -54,14 +57,15 @@ fn read_list(
     };
     let config = limit.unwrap_or(BucketConfig {
         capacity: 1,
-        refill_per_sec: 1,
+        refill_per_sec: 1.0,
     });
+    let [capacity, refill] = config.script_args();
     let reply = cache.eval_values(
         cached::LIST_READ_LUA,
         &[cache_keys::LIST_VERSION, &bucket],
         &[
-            config.capacity.to_string().as_bytes(),
-            config.refill_per_sec.to_string().as_bytes(),
+            capacity.as_bytes(),
+            refill.as_bytes(),
             cache_keys::LIST_PREFIX.as_bytes(),
             cache_keys::page_suffix(page.page, page.page_size).as_bytes(),
             cache_keys::LIST_TOTAL_PREFIX.as_bytes(),
@@ -78,7 +82,9 @@ fn read_list(
                 remaining: 0,
                 wait_ms: *wait_ms,
             };
-            Err(ServiceError::RateLimited(decision.refusal(config)))
+            Err(ServiceError::RateLimited(
+                decision.refusal(LIST_POLICY, config),
+            ))
         }
         Some([RedisResult::Int64(1), version, entry, total]) => Ok(ListRead {
             version: text(version)

@@ -29,14 +29,18 @@ impl Handler for Products {
         ctx: &mut Context,
     ) -> Result<Reply, HttpError> {
         match route {
-            Route::ListProducts => list(&ctx.query, client(&req)),
+            Route::ListProducts => list(
+                &ctx.query,
+                edge::client::address(&req).map(|address| Client { address }),
+            ),
             Route::GetProduct(id) => {
                 let product = catalog::get_product(id.get())?;
                 Ok(Reply::json(200, &ProductBody::from(product)))
             }
             Route::CreateProduct => {
                 let admin = auth::admin(&req, ctx)?;
-                let admitted = rate_limit::take(&format!("user:{}:product-write", admin.user_id))?;
+                let admitted =
+                    rate_limit::take(vec![rate_limit::per_user("product-write", admin.user_id)?])?;
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
                 let product = catalog::create_product(&to_wit(input))?;
                 Ok(admitted.annotate(Reply::json(201, &ProductBody::from(product))))
@@ -54,18 +58,6 @@ impl Handler for Products {
             _ => Err(HttpError::NoRoute),
         }
     }
-}
-
-/// The caller's address as Spin saw it (`spin-client-addr`, ip:port).
-fn client(req: &IncomingRequest) -> Option<Client> {
-    let addr = edge::context::header(req, "spin-client-addr")?;
-    let ip = match addr.rsplit_once(':') {
-        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip,
-        _ => addr.as_str(),
-    };
-    Some(Client {
-        address: ip.trim_start_matches('[').trim_end_matches(']').to_string(),
-    })
 }
 
 fn list(query: &str, client: Option<Client>) -> Result<Reply, HttpError> {

@@ -1,6 +1,7 @@
 //! Access tokens: HS256 JWTs with the user id as subject and the role as a claim.
 
 pub mod password;
+pub mod refresh;
 
 use std::collections::HashSet;
 
@@ -8,6 +9,9 @@ use jwt_simple::prelude::*;
 
 /// `iss` of every access token; tokens from elsewhere are refused.
 pub const ISSUER: &str = "shop-platform";
+/// `aud` of every access token: the platform's API (a token minted for
+/// another audience by the same issuer is refused).
+pub const AUDIENCE: &str = "shop-platform-api";
 /// Shorter secrets are refused: HS256 needs at least 256 bits of key.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock drift tolerated when checking `exp`/`nbf` (jwt-simple's default is 15 min).
@@ -98,6 +102,7 @@ pub fn issue_access_token(
         Duration::from_secs(ttl_secs),
     )
     .with_issuer(ISSUER)
+    .with_audience(AUDIENCE)
     .with_subject(user_id);
     key(secret)?
         .authenticate(claims)
@@ -108,6 +113,7 @@ pub fn issue_access_token(
 pub fn verify_access_token(secret: &[u8], token: &str) -> Result<Principal, AuthError> {
     let options = VerificationOptions {
         allowed_issuers: Some(HashSet::from([ISSUER.to_string()])),
+        allowed_audiences: Some(HashSet::from([AUDIENCE.to_string()])),
         time_tolerance: Some(Duration::from_secs(CLOCK_TOLERANCE_SECS)),
         ..Default::default()
     };
@@ -219,6 +225,65 @@ mod tests {
         claims.expires_at = Some(past + Duration::from_secs(60));
         let t = HS256Key::from_bytes(SECRET).authenticate(claims).unwrap();
         assert_eq!(verify_access_token(SECRET, &t), Err(AuthError::Invalid));
+    }
+
+    fn signed(claims: JWTClaims<AccessClaims>) -> String {
+        HS256Key::from_bytes(SECRET).authenticate(claims).unwrap()
+    }
+
+    fn access_claims() -> JWTClaims<AccessClaims> {
+        Claims::with_custom_claims(
+            AccessClaims {
+                role: Role::Admin,
+                typ: ACCESS_TYP.into(),
+            },
+            Duration::from_secs(900),
+        )
+        .with_issuer(ISSUER)
+        .with_audience(AUDIENCE)
+        .with_subject(1)
+    }
+
+    #[test]
+    fn the_fixture_claims_verify() {
+        assert!(verify_access_token(SECRET, &signed(access_claims())).is_ok());
+    }
+
+    #[test]
+    fn wrong_or_missing_audience_is_refused() {
+        let other = access_claims().with_audience("another-api");
+        assert_eq!(
+            verify_access_token(SECRET, &signed(other)),
+            Err(AuthError::Invalid)
+        );
+        let mut none = access_claims();
+        none.audiences = None;
+        assert_eq!(
+            verify_access_token(SECRET, &signed(none)),
+            Err(AuthError::Invalid)
+        );
+    }
+
+    #[test]
+    fn not_yet_valid_is_refused_beyond_the_leeway() {
+        let mut later = access_claims();
+        later.invalid_before = Some(Clock::now_since_epoch() + Duration::from_secs(600));
+        assert_eq!(
+            verify_access_token(SECRET, &signed(later)),
+            Err(AuthError::Invalid)
+        );
+        let mut slightly = access_claims();
+        slightly.invalid_before = Some(Clock::now_since_epoch() + Duration::from_secs(5));
+        assert!(verify_access_token(SECRET, &signed(slightly)).is_ok());
+    }
+
+    #[test]
+    fn another_algorithm_in_the_header_is_refused() {
+        let t = signed(access_claims());
+        let (_, rest) = t.split_once('.').unwrap();
+        // {"alg":"RS256","typ":"JWT"} over the same claims and signature.
+        let rs256 = format!("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{rest}");
+        assert_eq!(verify_access_token(SECRET, &rs256), Err(AuthError::Invalid));
     }
 
     #[test]

@@ -91,14 +91,17 @@ impl Cache {
         }
     }
 
-    /// `EVAL script 1 key args…`: a writer's conditional update. Failures
-    /// are logged and the cache stops for this request, like every command.
+    /// Runs `script` with one key; failures are logged and the cache stops
+    /// for this request, like every command.
     pub fn eval(&mut self, script: &str, key: &str, args: &[&[u8]]) {
         self.eval_values(script, &[key], args);
     }
 
-    /// `EVAL script n keys… args…` and its (flattened) reply; `None` when
-    /// Redis cannot answer.
+    /// Runs `script` with `keys` and `args` and returns its (flattened)
+    /// reply; `None` when Redis cannot answer. `EVALSHA` first, so a request
+    /// sends the script's 40-byte name instead of its text; the text goes
+    /// (`EVAL`, which also loads it) only when Redis answers `NOSCRIPT` —
+    /// after a restart, a flush or on a new server.
     pub fn eval_values(
         &mut self,
         script: &str,
@@ -106,8 +109,9 @@ impl Cache {
         args: &[&[u8]],
     ) -> Option<Vec<RedisResult>> {
         let conn = self.conn()?;
+        let sha = sha1_smol::Sha1::from(script).digest().to_string();
         let mut params = vec![
-            RedisParameter::Binary(script.as_bytes().to_vec()),
+            RedisParameter::Binary(sha.into_bytes()),
             RedisParameter::Int64(keys.len() as i64),
         ];
         params.extend(
@@ -115,7 +119,14 @@ impl Cache {
                 .map(|k| RedisParameter::Binary(k.as_bytes().to_vec())),
         );
         params.extend(args.iter().map(|a| RedisParameter::Binary(a.to_vec())));
-        match conn.execute("EVAL", &params) {
+        let result = match conn.execute("EVALSHA", &params) {
+            Err(e) if is_noscript(&e) => {
+                params[0] = RedisParameter::Binary(script.as_bytes().to_vec());
+                conn.execute("EVAL", &params)
+            }
+            other => other,
+        };
+        match result {
             Ok(values) => Some(values),
             Err(e) => {
                 self.failed("EVAL", e);
@@ -137,4 +148,11 @@ impl Cache {
             self.failed("INCR", e);
         }
     }
+}
+
+/// Redis's answer to `EVALSHA` of a script it does not hold. Spin passes
+/// the client library's text on (`NOSCRIPT …` from the server, redis-rs
+/// calls the kind `NoScriptError`), so match either spelling.
+fn is_noscript(e: &spin_sdk::redis::Error) -> bool {
+    matches!(e, spin_sdk::redis::Error::Other(m) if m.to_ascii_lowercase().contains("noscript"))
 }

@@ -159,6 +159,15 @@ pub fn text(row: &Row, i: usize) -> Result<String, ServiceError> {
     }
 }
 
+/// A nullable text column.
+pub fn opt_text(row: &Row, i: usize) -> Result<Option<String>, ServiceError> {
+    match row.get(i) {
+        Some(DbValue::DbNull) => Ok(None),
+        Some(DbValue::Str(v)) => Ok(Some(v.clone())),
+        other => Err(decode_error(i, other)),
+    }
+}
+
 /// A UTC `timestamp` column as RFC 3339 text.
 pub fn timestamp(row: &Row, i: usize) -> Result<String, ServiceError> {
     match row.get(i) {

@@ -8,4 +8,5 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod log;
+pub mod random;
 pub mod wit;

@@ -23,8 +23,9 @@ impl From<ServiceError> for Error {
             ServiceError::NotFound(m) => Error::NotFound(m),
             ServiceError::Conflict(m) => Error::Conflict(m),
             ServiceError::RateLimited(r) => Error::RateLimited(types::RateLimit {
+                policy: r.policy,
                 capacity: r.capacity,
-                refill_per_sec: r.refill_per_sec,
+                window_secs: r.window_secs,
                 retry_after_secs: r.retry_after_secs,
             }),
             ServiceError::Unavailable(m) => Error::Unavailable(m),
@@ -42,8 +43,9 @@ impl From<Error> for ServiceError {
             Error::NotFound(m) => ServiceError::NotFound(m),
             Error::Conflict(m) => ServiceError::Conflict(m),
             Error::RateLimited(r) => ServiceError::RateLimited(RateLimit {
+                policy: r.policy,
                 capacity: r.capacity,
-                refill_per_sec: r.refill_per_sec,
+                window_secs: r.window_secs,
                 retry_after_secs: r.retry_after_secs,
             }),
             Error::Unavailable(m) => ServiceError::Unavailable(m),

@@ -60,7 +60,7 @@ fn valid_request_id(id: &str) -> bool {
 fn new_request_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(32);
-    for b in wasi::random::random::get_random_bytes(16) {
+    for b in component_support::random::bytes::<16>() {
         id.push(char::from(HEX[usize::from(b >> 4)]));
         id.push(char::from(HEX[usize::from(b & 15)]));
     }

@@ -2,6 +2,7 @@
 //! a status, headers and the `{"error": "..."}` body of API.md.
 
 use component_support::wit::types;
+use platform_core::rate_limit::{policy_field, state_field};
 use platform_core::route::RouteError;
 use platform_core::{RateLimit, ServiceError};
 
@@ -104,17 +105,21 @@ impl HttpError {
         let reply = Reply::error(self.status(), &self.message());
         match self {
             HttpError::MethodNotAllowed { allow } => reply.with_header("allow", allow),
-            HttpError::Service(ServiceError::RateLimited(limit)) => rate_limited(reply, &limit),
+            HttpError::Service(ServiceError::RateLimited(limit)) => rate_limited(reply, limit),
             _ => reply,
         }
     }
 }
 
-fn rate_limited(reply: Reply, limit: &RateLimit) -> Reply {
+/// `Retry-After`, and the refusing policy in the IETF fields: nothing left,
+/// a token back in `Retry-After` seconds.
+fn rate_limited(reply: Reply, limit: RateLimit) -> Reply {
+    let policy = policy_field([(limit.policy.as_str(), limit.capacity, limit.window_secs)]);
+    let state = state_field([(limit.policy.as_str(), 0, limit.retry_after_secs)]);
     reply
         .with_header("retry-after", limit.retry_after_secs.to_string())
-        .with_header("x-ratelimit-limit", limit.capacity.to_string())
-        .with_header("x-ratelimit-remaining", "0")
+        .with_header("ratelimit-policy", policy)
+        .with_header("ratelimit", state)
 }
 
 #[derive(serde::Serialize)]

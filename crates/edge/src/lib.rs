@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod client;
 pub mod context;
 pub mod error;
 pub mod rate_limit;

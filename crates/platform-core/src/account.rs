@@ -113,6 +113,83 @@ impl Registration {
     }
 }
 
+/// Longest password a login will hash: generous for old seed accounts, and
+/// bounded so a body cannot buy unbounded work.
+pub const MAX_LOGIN_PASSWORD_CHARS: usize = 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialFields {
+    email: String,
+    password: String,
+}
+
+/// The body of `POST /login`. The password is not held to the registration
+/// rules (accounts from the seed predate them), only bounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub email: Email,
+    pub password: Password,
+}
+
+impl Credentials {
+    pub fn from_json(body: &[u8]) -> Result<Credentials, ServiceError> {
+        let f: CredentialFields = serde_json::from_slice(body).map_err(|_| {
+            ServiceError::invalid("body must be {\"email\": string, \"password\": string}")
+        })?;
+        Credentials::parse(f.email, f.password)
+    }
+
+    pub fn parse(email: String, password: String) -> Result<Credentials, ServiceError> {
+        let email = Email::parse(email)?;
+        let chars = password.chars().count();
+        if chars == 0 || chars > MAX_LOGIN_PASSWORD_CHARS || password.contains('\0') {
+            return Err(ServiceError::invalid(format!(
+                "password must be 1 to {MAX_LOGIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        Ok(Credentials {
+            email,
+            password: Password(password),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshFields {
+    refresh_token: String,
+}
+
+/// The refresh token of a `POST /refresh` or `POST /logout` body.
+pub fn refresh_token_from_json(body: &[u8]) -> Result<String, ServiceError> {
+    serde_json::from_slice::<RefreshFields>(body)
+        .map(|f| f.refresh_token)
+        .map_err(|_| ServiceError::invalid("body must be {\"refresh_token\": string}"))
+}
+
+/// The `admin_emails` variable: comma-separated addresses that are given
+/// the admin role at registration and at every sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AdminEmails(Vec<String>);
+
+impl AdminEmails {
+    /// Entries that are not addresses are ignored (and cannot match).
+    pub fn parse(setting: &str) -> AdminEmails {
+        AdminEmails(
+            setting
+                .split(',')
+                .filter_map(|e| Email::parse(e.to_string()).ok())
+                .map(|e| e.0)
+                .collect(),
+        )
+    }
+
+    pub fn contains(&self, email: &Email) -> bool {
+        self.0.contains(&email.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +232,44 @@ mod tests {
             Password::parse("ééééééééé".into()).is_ok(),
             "counted in characters"
         );
+    }
+
+    #[test]
+    fn login_bodies() {
+        let c = Credentials::from_json(br#"{"email":" A@B.io ","password":"x"}"#).unwrap();
+        assert_eq!(c.email.as_str(), "a@b.io");
+        assert_eq!(c.password.expose(), "x");
+        for bad in [
+            r#"{"email":"a@b.io","password":""}"#,
+            r#"{"email":"a@b.io"}"#,
+            r#"{"email":"a@b.io","password":7}"#,
+            r#"{"email":"nope","password":"x"}"#,
+            r#"{"email":"a@b.io","password":"x","role":"admin"}"#,
+        ] {
+            assert!(Credentials::from_json(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let huge = format!(r#"{{"email":"a@b.io","password":"{}"}}"#, "p".repeat(1025));
+        assert!(Credentials::from_json(huge.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn refresh_bodies() {
+        assert_eq!(
+            refresh_token_from_json(br#"{"refresh_token":"rt_1"}"#).unwrap(),
+            "rt_1"
+        );
+        assert!(refresh_token_from_json(br#"{"token":"rt_1"}"#).is_err());
+        assert!(refresh_token_from_json(b"rt_1").is_err());
+    }
+
+    #[test]
+    fn admin_emails_are_normalised() {
+        let admins = AdminEmails::parse(" Boss@Shop.io , ,not-an-email, ops@shop.io");
+        let email = |s: &str| Email::parse(s.to_string()).unwrap();
+        assert!(admins.contains(&email("boss@shop.io")));
+        assert!(admins.contains(&email("OPS@shop.io")));
+        assert!(!admins.contains(&email("customer@shop.io")));
+        assert!(!AdminEmails::parse("").contains(&email("boss@shop.io")));
     }
 
     #[test]

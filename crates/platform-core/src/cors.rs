@@ -10,8 +10,7 @@ pub enum CorsPolicy {
 
 pub const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 pub const ALLOW_HEADERS: &str = "authorization, content-type, x-request-id";
-pub const EXPOSE_HEADERS: &str =
-    "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining";
+pub const EXPOSE_HEADERS: &str = "x-request-id, retry-after, ratelimit-policy, ratelimit";
 pub const MAX_AGE_SECS: &str = "600";
 
 impl CorsPolicy {

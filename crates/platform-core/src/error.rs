@@ -5,12 +5,14 @@
 //! (`crates/edge`), which maps this type in one place.
 
 /// Why a caller was refused by a token bucket, as data (never in the text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimit {
+    /// The policy's name, for the IETF `RateLimit-Policy`/`RateLimit` fields.
+    pub policy: String,
     /// Bucket size: requests allowed in a burst.
     pub capacity: u32,
-    /// Tokens added per second.
-    pub refill_per_sec: u32,
+    /// Seconds an empty bucket takes to fill again.
+    pub window_secs: u32,
     /// Whole seconds until one token is back (at least 1).
     pub retry_after_secs: u32,
 }

@@ -1,8 +1,11 @@
-//! The per-user token bucket (capacity 20, refill 10/s by default).
+//! Token buckets (a burst of `capacity`, then `refill_per_sec` tokens a
+//! second, which may be a fraction: `5/0.02` is five attempts, then one every
+//! 50 s).
 //!
-//! The bucket itself lives in Redis and is updated by one Lua script on the
-//! Redis clock, so every gateway instance shares it; this module holds the
-//! script and the arithmetic around its answer.
+//! The buckets live in Redis and are updated by one Lua script on the Redis
+//! clock, so every instance shares them; this module holds the script, the
+//! arithmetic around its answer and the IETF `RateLimit-Policy` /
+//! `RateLimit` field values (draft-ietf-httpapi-ratelimit-headers-09).
 
 use crate::RateLimit;
 
@@ -38,57 +41,107 @@ end
     };
 }
 
-/// KEYS[1] = bucket; ARGV = capacity, refill per second.
-/// Returns {allowed (0/1), whole tokens left, milliseconds until one token}.
-pub const TOKEN_BUCKET_LUA: &str = concat!(
+/// KEYS = buckets, in order; ARGV = capacity and refill per second of each.
+/// Takes a token from each bucket until one refuses (a refused request does
+/// not drain the later buckets). Returns {allowed, tokens left, ms until one
+/// token} per bucket consulted.
+pub const TAKE_TOKENS_LUA: &str = concat!(
     token_bucket_lua_fn!(),
     r#"
-local allowed, left, wait_ms = take_token(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-return {allowed, left, wait_ms}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local allowed, left, wait_ms = take_token(key, tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+  out[#out + 1] = allowed
+  out[#out + 1] = left
+  out[#out + 1] = wait_ms
+  if allowed == 0 then break end
+end
+return out
 "#
 );
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Refill rates are kept to milli-tokens per second so that a setting
+/// prints back as it was written.
+const MAX_REFILL_PER_SEC: f64 = 1_000_000.0;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BucketConfig {
-    pub capacity: i64,
-    pub refill_per_sec: i64,
+    pub capacity: u32,
+    pub refill_per_sec: f64,
 }
 
 impl BucketConfig {
-    /// A `capacity/refill_per_sec` setting (e.g. `120/20`); empty or `off`
-    /// turns the limit off. Nonsense is refused, not guessed.
+    /// A `capacity/refill_per_sec` setting (`120/20`, `5/0.02`); empty or
+    /// `off` turns the limit off. Nonsense is refused, not guessed.
     pub fn parse_setting(setting: &str) -> Result<Option<BucketConfig>, String> {
         let setting = setting.trim();
         if setting.is_empty() || setting.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
-        let positive = |s: &str| s.trim().parse::<i64>().ok().filter(|n| *n >= 1);
-        match setting.split_once('/') {
-            Some((c, r)) => match (positive(c), positive(r)) {
-                (Some(capacity), Some(refill_per_sec)) => Ok(Some(BucketConfig {
-                    capacity,
-                    refill_per_sec,
-                })),
-                _ => Err(format!("invalid rate limit {setting:?}")),
-            },
-            None => Err(format!("invalid rate limit {setting:?} (capacity/refill)")),
-        }
+        let invalid = || format!("invalid rate limit {setting:?} (capacity/refill per second)");
+        let (c, r) = setting.split_once('/').ok_or_else(invalid)?;
+        let capacity = c
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(invalid)?;
+        let refill_per_sec = r
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| r.is_finite() && *r >= 0.001 && *r <= MAX_REFILL_PER_SEC)
+            .ok_or_else(invalid)?;
+        Ok(Some(BucketConfig {
+            capacity,
+            refill_per_sec,
+        }))
     }
 
-    /// Parses the two variables; nonsense falls back to the defaults.
+    /// Parses the two per-user variables; nonsense falls back to 20 and 10.
     pub fn parse(capacity: &str, refill_per_sec: &str) -> BucketConfig {
-        let positive = |s: &str, default: i64| match s.trim().parse::<i64>() {
+        let positive = |s: &str, default: u32| match s.trim().parse::<u32>() {
             Ok(n) if n >= 1 => n,
             _ => default,
         };
         BucketConfig {
             capacity: positive(capacity, 20),
-            refill_per_sec: positive(refill_per_sec, 10),
+            refill_per_sec: f64::from(positive(refill_per_sec, 10)),
         }
+    }
+
+    /// Seconds an empty bucket takes to fill: the policy's window (`w`).
+    pub fn window_secs(&self) -> u32 {
+        secs(f64::from(self.capacity) / self.refill_per_sec)
+    }
+
+    /// The script's ARGV pair for this bucket.
+    pub fn script_args(&self) -> [String; 2] {
+        [self.capacity.to_string(), self.refill_per_sec.to_string()]
     }
 }
 
-/// The script's answer.
+fn secs(value: f64) -> u32 {
+    let rounded = value.ceil();
+    if rounded >= f64::from(u32::MAX) {
+        u32::MAX
+    } else if rounded <= 0.0 {
+        0
+    } else {
+        rounded as u32
+    }
+}
+
+/// One bucket a request takes a token from: the policy's name (the IETF
+/// fields name it), its Redis key and its numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub policy: &'static str,
+    pub key: String,
+    pub config: BucketConfig,
+}
+
+/// The script's answer for one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
@@ -97,6 +150,7 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// One `{allowed, left, wait_ms}` triple.
     pub fn from_reply(values: &[i64]) -> Option<Decision> {
         match values {
             [allowed, remaining, wait_ms] => Some(Decision {
@@ -108,43 +162,95 @@ impl Decision {
         }
     }
 
+    /// Every triple of a multi-bucket reply (at least one).
+    pub fn all_from_reply(values: &[i64]) -> Option<Vec<Decision>> {
+        if values.is_empty() || !values.len().is_multiple_of(3) {
+            return None;
+        }
+        values.chunks(3).map(Decision::from_reply).collect()
+    }
+
     /// `Retry-After` in whole seconds, never 0 for a refusal.
     pub fn retry_after_secs(&self) -> i64 {
         ((self.wait_ms + 999) / 1000).max(1)
     }
 
+    /// Seconds until an admitted request's bucket is full again (`t`).
+    pub fn reset_secs(&self, config: BucketConfig) -> u32 {
+        let missing = f64::from(config.capacity) - self.remaining as f64;
+        secs(missing.max(0.0) / config.refill_per_sec)
+    }
+
     /// The refusal as data, for the error that carries it to the edge.
-    pub fn refusal(&self, config: BucketConfig) -> RateLimit {
-        let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+    pub fn refusal(&self, policy: &str, config: BucketConfig) -> RateLimit {
         RateLimit {
-            capacity: clamp(config.capacity),
-            refill_per_sec: clamp(config.refill_per_sec),
-            retry_after_secs: clamp(self.retry_after_secs()),
+            policy: policy.to_string(),
+            capacity: config.capacity,
+            window_secs: config.window_secs(),
+            retry_after_secs: u32::try_from(self.retry_after_secs()).unwrap_or(u32::MAX),
         }
     }
+}
+
+/// `RateLimit-Policy` members: `"name";q=<capacity>;w=<window>`.
+pub fn policy_field<'a>(policies: impl IntoIterator<Item = (&'a str, u32, u32)>) -> String {
+    policies
+        .into_iter()
+        .map(|(name, quota, window)| format!("\"{name}\";q={quota};w={window}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `RateLimit` members: `"name";r=<remaining>;t=<seconds>`.
+pub fn state_field<'a>(states: impl IntoIterator<Item = (&'a str, i64, u32)>) -> String {
+    states
+        .into_iter()
+        .map(|(name, remaining, reset)| format!("\"{name}\";r={remaining};t={reset}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn config(capacity: u32, refill_per_sec: f64) -> BucketConfig {
+        BucketConfig {
+            capacity,
+            refill_per_sec,
+        }
+    }
+
     #[test]
-    fn config_defaults_and_overrides() {
-        assert_eq!(
-            BucketConfig::parse("", "x"),
-            BucketConfig {
-                capacity: 20,
-                refill_per_sec: 10
-            }
-        );
-        assert_eq!(
-            BucketConfig::parse("5", "1"),
-            BucketConfig {
-                capacity: 5,
-                refill_per_sec: 1
-            }
-        );
+    fn per_user_variables_have_defaults() {
+        assert_eq!(BucketConfig::parse("", "x"), config(20, 10.0));
+        assert_eq!(BucketConfig::parse("5", "1"), config(5, 1.0));
         assert_eq!(BucketConfig::parse("0", "-3").capacity, 20);
+    }
+
+    #[test]
+    fn settings_are_capacity_slash_refill_or_off() {
+        assert_eq!(
+            BucketConfig::parse_setting("120/20"),
+            Ok(Some(config(120, 20.0)))
+        );
+        assert_eq!(
+            BucketConfig::parse_setting(" 5 / 0.02 "),
+            Ok(Some(config(5, 0.02)))
+        );
+        assert_eq!(BucketConfig::parse_setting(" off "), Ok(None));
+        assert_eq!(BucketConfig::parse_setting(""), Ok(None));
+        for bad in ["120", "0/5", "a/b", "5/-1", "5/0", "5/NaN", "5/inf", "-1/2"] {
+            assert!(BucketConfig::parse_setting(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_are_whole_seconds_to_fill() {
+        assert_eq!(config(20, 10.0).window_secs(), 2);
+        assert_eq!(config(5, 0.02).window_secs(), 250);
+        assert_eq!(config(3, 2.0).window_secs(), 2);
+        assert_eq!(config(5, 0.02).script_args(), ["5", "0.02"]);
     }
 
     #[test]
@@ -163,38 +269,55 @@ mod tests {
     }
 
     #[test]
-    fn settings_are_capacity_slash_refill_or_off() {
-        assert_eq!(
-            BucketConfig::parse_setting("120/20"),
-            Ok(Some(BucketConfig {
-                capacity: 120,
-                refill_per_sec: 20
-            }))
-        );
-        assert_eq!(BucketConfig::parse_setting(" off "), Ok(None));
-        assert_eq!(BucketConfig::parse_setting(""), Ok(None));
-        for bad in ["120", "0/5", "a/b", "5/-1"] {
-            assert!(BucketConfig::parse_setting(bad).is_err(), "{bad}");
-        }
+    fn multi_bucket_replies_are_triples() {
+        let all = Decision::all_from_reply(&[1, 4, 0, 0, 0, 50_000]).unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all[0].allowed && !all[1].allowed);
+        assert_eq!(all[1].retry_after_secs(), 50);
+        assert_eq!(Decision::all_from_reply(&[]), None);
+        assert_eq!(Decision::all_from_reply(&[1, 2, 3, 4]), None);
+    }
+
+    #[test]
+    fn reset_is_the_time_to_refill_what_is_missing() {
+        let d = Decision::from_reply(&[1, 17, 0]).unwrap();
+        assert_eq!(d.reset_secs(config(20, 10.0)), 1);
+        assert_eq!(d.reset_secs(config(20, 1.0)), 3);
+        let full = Decision::from_reply(&[1, 20, 0]).unwrap();
+        assert_eq!(full.reset_secs(config(20, 1.0)), 0);
     }
 
     #[test]
     fn the_script_defines_and_calls_the_bucket() {
-        assert!(TOKEN_BUCKET_LUA.contains("local function take_token"));
-        assert!(TOKEN_BUCKET_LUA.contains("take_token(KEYS[1]"));
+        assert!(TAKE_TOKENS_LUA.contains("local function take_token"));
+        assert!(TAKE_TOKENS_LUA.contains("take_token(key"));
     }
 
     #[test]
     fn a_refusal_carries_its_numbers() {
-        let config = BucketConfig::parse("3", "1");
-        let refusal = Decision::from_reply(&[0, 0, 1500]).unwrap().refusal(config);
+        let refusal = Decision::from_reply(&[0, 0, 1500])
+            .unwrap()
+            .refusal("login-email", config(3, 1.0));
         assert_eq!(
             refusal,
             RateLimit {
+                policy: "login-email".into(),
                 capacity: 3,
-                refill_per_sec: 1,
+                window_secs: 3,
                 retry_after_secs: 2
             }
+        );
+    }
+
+    #[test]
+    fn ietf_field_values() {
+        assert_eq!(
+            policy_field([("login-address", 20, 100), ("login-email", 5, 250)]),
+            r#""login-address";q=20;w=100, "login-email";q=5;w=250"#
+        );
+        assert_eq!(
+            state_field([("product-write", 19, 1)]),
+            r#""product-write";r=19;t=1"#
         );
     }
 }

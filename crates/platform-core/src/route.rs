@@ -13,6 +13,8 @@ pub enum Group {
     Operations,
     /// `products-api`: `/product…`, composed with the catalog service.
     Products,
+    /// `accounts-api`: sign-up, sign-in, sessions, composed with users.
+    Accounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,11 @@ pub enum Route {
     GetProduct(ProductId),
     UpdateProduct(ProductId),
     DeleteProduct(ProductId),
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Me,
 }
 
 /// Why a request matched no route.
@@ -88,6 +95,31 @@ const TABLE: &[Entry] = &[
                 Ok(Route::DeleteProduct(ProductId::parse(p[0])?))
             }),
         ],
+    },
+    Entry {
+        template: "/register",
+        group: Group::Accounts,
+        methods: &[("POST", |_| Ok(Route::Register))],
+    },
+    Entry {
+        template: "/login",
+        group: Group::Accounts,
+        methods: &[("POST", |_| Ok(Route::Login))],
+    },
+    Entry {
+        template: "/refresh",
+        group: Group::Accounts,
+        methods: &[("POST", |_| Ok(Route::Refresh))],
+    },
+    Entry {
+        template: "/logout",
+        group: Group::Accounts,
+        methods: &[("POST", |_| Ok(Route::Logout))],
+    },
+    Entry {
+        template: "/me",
+        group: Group::Accounts,
+        methods: &[("GET", |_| Ok(Route::Me))],
     },
 ];
 
@@ -158,6 +190,9 @@ impl Route {
             | Route::GetProduct(_)
             | Route::UpdateProduct(_)
             | Route::DeleteProduct(_) => Group::Products,
+            Route::Register | Route::Login | Route::Refresh | Route::Logout | Route::Me => {
+                Group::Accounts
+            }
         }
     }
 

@@ -247,7 +247,10 @@ async fn list_reads_are_limited_per_client_address() {
     assert!(list(client("10.0.0.1")).await.is_ok());
     match list(client("10.0.0.1")).await {
         Err(Error::RateLimited(r)) => {
-            assert_eq!((r.capacity, r.refill_per_sec), (2, 1));
+            assert_eq!(
+                (r.policy.as_str(), r.capacity, r.window_secs),
+                ("product-list", 2, 2)
+            );
             assert!(r.retry_after_secs >= 1);
         }
         other => panic!("expected a refusal, got {other:?}"),

@@ -19,16 +19,27 @@ async fn product_writes_are_rate_limited_per_user() {
     for remaining in [2, 1, 0] {
         let r = env.call("POST", "/product", Some(&admin), body()).await;
         assert_eq!(r.status, 201);
-        assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+        // IETF fields: capacity 3, refilled from empty in 3 s at 1/s.
         assert_eq!(
-            r.header("x-ratelimit-remaining"),
-            Some(remaining.to_string().as_str())
+            r.header("ratelimit-policy"),
+            Some(r#""product-write";q=3;w=3"#)
         );
+        let state = r.header("ratelimit").unwrap();
+        assert!(
+            state.starts_with(&format!(r#""product-write";r={remaining};t="#)),
+            "{state}"
+        );
+        assert!(r.header("x-ratelimit-limit").is_none());
     }
     let r = env.call("POST", "/product", Some(&admin), body()).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.error(), "Rate limit exceeded. Please try again later.");
     assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(
+        r.header("ratelimit-policy"),
+        Some(r#""product-write";q=3;w=3"#)
+    );
+    assert_eq!(r.header("ratelimit"), Some(r#""product-write";r=0;t=1"#));
     // Another administrator has a bucket of their own.
     let other = TestEnv::token(99, true);
     let r = env.call("POST", "/product", Some(&other), body()).await;

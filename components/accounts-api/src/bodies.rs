@@ -1,0 +1,68 @@
+//! The JSON bodies of the account routes (API.md), from the users service's
+//! records.
+
+use serde::Serialize;
+
+use crate::shop::platform::users::{Role, Session, TokenPair, User};
+
+/// `{id, full_name, email, role}` (`email` is null for a provider account
+/// that gave none).
+#[derive(Serialize)]
+pub struct UserJson {
+    id: i64,
+    full_name: String,
+    email: Option<String>,
+    role: &'static str,
+}
+
+impl From<User> for UserJson {
+    fn from(u: User) -> UserJson {
+        UserJson {
+            id: u.id,
+            full_name: u.full_name,
+            email: u.email,
+            role: match u.role {
+                Role::Customer => "customer",
+                Role::Admin => "admin",
+            },
+        }
+    }
+}
+
+/// `{"token", "refresh_token"}`: the tokens bare, no `Bearer ` prefix.
+#[derive(Serialize)]
+pub struct TokensBody {
+    token: String,
+    refresh_token: String,
+}
+
+impl From<TokenPair> for TokensBody {
+    fn from(t: TokenPair) -> TokensBody {
+        TokensBody {
+            token: t.access_token,
+            refresh_token: t.refresh_token,
+        }
+    }
+}
+
+/// `{"token", "refresh_token", "user"}`
+#[derive(Serialize)]
+pub struct SessionBody {
+    #[serde(flatten)]
+    tokens: TokensBody,
+    user: UserJson,
+}
+
+impl From<Session> for SessionBody {
+    fn from(s: Session) -> SessionBody {
+        SessionBody {
+            tokens: s.tokens.into(),
+            user: s.user.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Message {
+    pub message: &'static str,
+}

@@ -1,0 +1,147 @@
+//! Sign-up, sign-in and sessions.
+
+use auth_core::{password, refresh};
+use component_support::config::var;
+use component_support::db::Db;
+use component_support::random;
+use platform_core::account::{AdminEmails, Credentials, Email, Registration};
+use platform_core::ServiceError;
+
+use crate::exports::shop::platform::users::{Role, Session, TokenPair, User};
+use crate::settings;
+use crate::store::{self, Rotation};
+
+/// One message for an unknown email and a wrong password alike.
+const BAD_CREDENTIALS: &str = "Invalid email or password";
+const BAD_REFRESH: &str = "Invalid or expired refresh token";
+
+fn db() -> Result<Db, ServiceError> {
+    Db::open(&var("database_url")?)
+}
+
+fn is_admin_email(email: &Email) -> Result<bool, ServiceError> {
+    Ok(AdminEmails::parse(&var("admin_emails")?).contains(email))
+}
+
+fn hash_password(password: &str) -> Result<String, ServiceError> {
+    password::hash(password, &random::bytes::<16>())
+        .map_err(|e| ServiceError::internal(format!("password hashing failed: {e:?}")))
+}
+
+fn auth_error(e: auth_core::AuthError) -> ServiceError {
+    ServiceError::internal(format!("token signing failed: {}", e.message()))
+}
+
+pub fn register(r: &Registration) -> Result<User, ServiceError> {
+    let role = if is_admin_email(&r.email)? {
+        Role::Admin
+    } else {
+        Role::Customer
+    };
+    let hash = hash_password(r.password.expose())?;
+    store::insert(&db()?, r.full_name.as_str(), &r.email, &hash, role)?
+        .map(|stored| stored.user)
+        .ok_or_else(|| ServiceError::conflict("Email is already registered"))
+}
+
+pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
+    let credentials =
+        Credentials::parse(email, password).map_err(|_| unauthenticated(BAD_CREDENTIALS))?;
+    let db = db()?;
+    let stored = store::by_email(&db, &credentials.email)?;
+    // An unknown email, or an account without a password (provider
+    // sign-in only), is checked against the decoy: the same work as a wrong
+    // password, so timing does not tell which emails exist.
+    let hash = stored
+        .as_ref()
+        .and_then(|s| s.password_hash.as_deref())
+        .unwrap_or(password::DECOY_HASH);
+    let checked = password::verify(credentials.password.expose(), hash)
+        .map_err(|e| ServiceError::internal(format!("stored password hash unusable: {e:?}")))?;
+    let Some(mut stored) = stored.filter(|s| checked.matches && s.password_hash.is_some()) else {
+        return Err(unauthenticated(BAD_CREDENTIALS));
+    };
+    let promote = stored.user.role == Role::Customer && is_admin_email(&credentials.email)?;
+    if promote {
+        stored.user.role = Role::Admin;
+    }
+    if checked.rehash || promote {
+        let new_hash = match checked.rehash {
+            true => Some(hash_password(credentials.password.expose())?),
+            false => None,
+        };
+        store::update_on_login(&db, stored.user.id, new_hash.as_deref(), stored.user.role)?;
+    }
+    let refresh_token = refresh::new_token(&random::bytes::<{ refresh::RANDOM_BYTES }>());
+    store::start_family(
+        &db,
+        stored.user.id,
+        &refresh::storage_hash(&refresh_token),
+        settings::refresh_ttl()?,
+        settings::session_max_age()?,
+    )?;
+    Ok(Session {
+        tokens: TokenPair {
+            access_token: access_token(&settings::jwt_secret()?, stored.user.id, stored.user.role)?,
+            refresh_token,
+        },
+        user: stored.user,
+    })
+}
+
+fn access_token(secret: &str, user_id: i64, role: Role) -> Result<String, ServiceError> {
+    let role = match role {
+        Role::Customer => auth_core::Role::Customer,
+        Role::Admin => auth_core::Role::Admin,
+    };
+    auth_core::issue_access_token(secret.as_bytes(), user_id, role, settings::access_ttl()?)
+        .map_err(auth_error)
+}
+
+pub fn refresh(token: &str) -> Result<TokenPair, ServiceError> {
+    if !refresh::well_formed(token) {
+        return Err(unauthenticated(BAD_REFRESH));
+    }
+    let secret = settings::jwt_secret()?;
+    let successor = refresh::successor(secret.as_bytes(), token).map_err(auth_error)?;
+    let rotation = store::rotate(
+        &db()?,
+        &refresh::storage_hash(token),
+        &refresh::storage_hash(&successor),
+        settings::refresh_ttl()?,
+        settings::reuse_interval()?,
+    )?;
+    match rotation {
+        Rotation::Rotated { user_id, role } => Ok(TokenPair {
+            access_token: access_token(&secret, user_id, role)?,
+            refresh_token: successor,
+        }),
+        Rotation::Reused { user_id } => {
+            component_support::log::warn(
+                "refresh token reused; session family revoked",
+                &format!("user_id={user_id}"),
+            );
+            Err(unauthenticated(
+                "Refresh token was already used; sign in again",
+            ))
+        }
+        Rotation::Invalid => Err(unauthenticated(BAD_REFRESH)),
+    }
+}
+
+pub fn logout(token: &str) -> Result<(), ServiceError> {
+    if !refresh::well_formed(token) {
+        return Ok(());
+    }
+    store::revoke_family(&db()?, &refresh::storage_hash(token))
+}
+
+pub fn get(id: i64) -> Result<User, ServiceError> {
+    store::by_id(&db()?, id)?
+        .map(|s| s.user)
+        .ok_or_else(|| ServiceError::not_found("User not found"))
+}
+
+fn unauthenticated(message: &str) -> ServiceError {
+    ServiceError::Unauthenticated(message.to_string())
+}

@@ -1,0 +1,191 @@
+//! The users service's SQL. Each change is one statement (or one call of a
+//! SQL function that is a single statement to the server).
+
+use component_support::db::{self, Db, Row};
+use platform_core::account::Email;
+use platform_core::ServiceError;
+use spin_sdk::pg4::{DbValue, ParameterValue};
+
+use crate::exports::shop::platform::users::{Role, User};
+
+const COLUMNS: &str = "id, full_name, email, role, created_at, password_hash";
+
+/// A user and what only the service may see.
+pub struct Stored {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+fn role(text: &str) -> Result<Role, ServiceError> {
+    match text {
+        "customer" => Ok(Role::Customer),
+        "admin" => Ok(Role::Admin),
+        other => Err(ServiceError::internal(format!("unknown role {other:?}"))),
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Customer => "customer",
+        Role::Admin => "admin",
+    }
+}
+
+impl TryFrom<&Row> for Stored {
+    type Error = ServiceError;
+
+    fn try_from(row: &Row) -> Result<Stored, ServiceError> {
+        Ok(Stored {
+            user: User {
+                id: db::int64(row, 0)?,
+                full_name: db::text(row, 1)?,
+                email: db::opt_text(row, 2)?,
+                role: role(&db::text(row, 3)?)?,
+                created_at: db::timestamp(row, 4)?,
+            },
+            password_hash: db::opt_text(row, 5)?,
+        })
+    }
+}
+
+fn one(rows: &[Vec<DbValue>]) -> Result<Option<Stored>, ServiceError> {
+    rows.first().map(|r| Stored::try_from(&r[..])).transpose()
+}
+
+/// A new account, or `None` when the email is taken (two concurrent
+/// registrations of one email: one row, one `None`, never an error).
+pub fn insert(
+    db: &Db,
+    full_name: &str,
+    email: &Email,
+    password_hash: &str,
+    role: Role,
+) -> Result<Option<Stored>, ServiceError> {
+    let sql = format!(
+        "INSERT INTO users (full_name, email, password_hash, role) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (lower(email)) DO NOTHING RETURNING {COLUMNS}"
+    );
+    let rs = db.query(
+        &sql,
+        &[
+            ParameterValue::Str(full_name.to_string()),
+            ParameterValue::Str(email.as_str().to_string()),
+            ParameterValue::Str(password_hash.to_string()),
+            ParameterValue::Str(role_name(role).to_string()),
+        ],
+    )?;
+    one(&rs.rows)
+}
+
+pub fn by_email(db: &Db, email: &Email) -> Result<Option<Stored>, ServiceError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE lower(email) = $1");
+    one(&db
+        .query(&sql, &[ParameterValue::Str(email.as_str().to_string())])?
+        .rows)
+}
+
+pub fn by_id(db: &Db, id: i64) -> Result<Option<Stored>, ServiceError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    one(&db.query(&sql, &[ParameterValue::Int64(id)])?.rows)
+}
+
+/// After a sign-in: a new password hash (the old one was bcrypt or weaker
+/// argon2) and/or the admin role (`admin_emails`). Only run when needed.
+pub fn update_on_login(
+    db: &Db,
+    id: i64,
+    password_hash: Option<&str>,
+    role: Role,
+) -> Result<(), ServiceError> {
+    let hash = match password_hash {
+        Some(h) => ParameterValue::Str(h.to_string()),
+        None => ParameterValue::DbNull,
+    };
+    db.execute(
+        "UPDATE users SET password_hash = COALESCE($2::text, password_hash), role = $3, \
+         updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
+        &[
+            ParameterValue::Int64(id),
+            hash,
+            ParameterValue::Str(role_name(role).to_string()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// A new family and its first token, in one statement.
+pub fn start_family(
+    db: &Db,
+    user_id: i64,
+    token_hash: &str,
+    token_ttl_secs: i32,
+    max_age_secs: i32,
+) -> Result<(), ServiceError> {
+    db.execute(
+        "WITH family AS ( \
+           INSERT INTO refresh_token_families (id, user_id, expires_at) \
+           VALUES (gen_random_uuid(), $1, \
+                   (now() AT TIME ZONE 'UTC') + $3::integer * interval '1 second') \
+           RETURNING id, expires_at) \
+         INSERT INTO refresh_tokens (token_hash, family_id, expires_at) \
+         SELECT $2, family.id, LEAST((now() AT TIME ZONE 'UTC') + $4::integer * interval '1 second', \
+                                     family.expires_at) FROM family",
+        &[
+            ParameterValue::Int64(user_id),
+            ParameterValue::Str(token_hash.to_string()),
+            ParameterValue::Int32(max_age_secs),
+            ParameterValue::Int32(token_ttl_secs),
+        ],
+    )?;
+    Ok(())
+}
+
+/// What a rotation found (the SQL function `rotate_refresh_token`, V7).
+pub enum Rotation {
+    Rotated { user_id: i64, role: Role },
+    Reused { user_id: i64 },
+    Invalid,
+}
+
+pub fn rotate(
+    db: &Db,
+    token_hash: &str,
+    successor_hash: &str,
+    ttl_secs: i32,
+    reuse_secs: i32,
+) -> Result<Rotation, ServiceError> {
+    let rs = db.query(
+        "SELECT outcome, user_id, role FROM rotate_refresh_token($1, $2, $3, $4)",
+        &[
+            ParameterValue::Str(token_hash.to_string()),
+            ParameterValue::Str(successor_hash.to_string()),
+            ParameterValue::Int32(ttl_secs),
+            ParameterValue::Int32(reuse_secs),
+        ],
+    )?;
+    let Some(row) = rs.rows.first() else {
+        // 'rotated' for a user deleted meanwhile returns no row.
+        return Ok(Rotation::Invalid);
+    };
+    Ok(match db::text(row, 0)?.as_str() {
+        "rotated" => Rotation::Rotated {
+            user_id: db::int64(row, 1)?,
+            role: role(&db::text(row, 2)?)?,
+        },
+        "reused" => Rotation::Reused {
+            user_id: db::int64(row, 1)?,
+        },
+        _ => Rotation::Invalid,
+    })
+}
+
+/// Revokes the family of a token; unknown tokens change nothing.
+pub fn revoke_family(db: &Db, token_hash: &str) -> Result<(), ServiceError> {
+    db.execute(
+        "UPDATE refresh_token_families SET revoked_at = now() AT TIME ZONE 'UTC' \
+         WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1) \
+           AND revoked_at IS NULL",
+        &[ParameterValue::Str(token_hash.to_string())],
+    )?;
+    Ok(())
+}

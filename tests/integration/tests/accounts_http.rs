@@ -1,0 +1,513 @@
+//! Accounts end to end: HTTP → project host → accounts-api → users →
+//! real Postgres and Redis. Every response is checked against openapi.json.
+
+use integration::TestEnv;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn register(env: &TestEnv, email: &str) -> integration::Reply {
+    env.call(
+        "POST",
+        "/register",
+        None,
+        Some(json!({"full_name": "Budi Santoso", "email": email, "password": PASSWORD})),
+    )
+    .await
+}
+
+async fn login(env: &TestEnv, email: &str, password: &str) -> integration::Reply {
+    env.call(
+        "POST",
+        "/login",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+async fn refresh(env: &TestEnv, token: &str) -> integration::Reply {
+    env.call(
+        "POST",
+        "/refresh",
+        None,
+        Some(json!({ "refresh_token": token })),
+    )
+    .await
+}
+
+async fn me(env: &TestEnv, token: &str) -> integration::Reply {
+    env.call("GET", "/me", Some(token), None).await
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("no {key} in {v}"))
+}
+
+#[tokio::test]
+async fn the_account_journey() {
+    // No reuse interval: a second use of a rotated token is reuse at once.
+    let env = TestEnv::start_with(&[("refresh_reuse_interval_secs", "0")]).await;
+    let r = register(&env, "  Budi@Example.COM ").await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    assert_eq!(r.json, json!({"message": "User registered successfully"}));
+
+    // The email was trimmed and lower-cased: any spelling signs in.
+    let session = login(&env, "budi@example.com", PASSWORD).await;
+    assert_eq!(session.status, 200, "{:?}", session.json);
+    assert_eq!(session.json["user"]["email"], "budi@example.com");
+    assert_eq!(session.json["user"]["role"], "customer");
+    let access = str_of(&session.json, "token").to_string();
+    let first = str_of(&session.json, "refresh_token").to_string();
+    assert!(!access.starts_with("Bearer"), "tokens are returned bare");
+
+    let r = me(&env, &access).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["full_name"], "Budi Santoso");
+    assert_eq!(r.json["id"], session.json["user"]["id"]);
+
+    // Rotation: a new pair whose access token works.
+    let r = refresh(&env, &first).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let second = str_of(&r.json, "refresh_token").to_string();
+    assert_ne!(second, first);
+    assert_eq!(me(&env, str_of(&r.json, "token")).await.status, 200);
+    let r = refresh(&env, &second).await;
+    assert_eq!(r.status, 200);
+    let third = str_of(&r.json, "refresh_token").to_string();
+
+    // Reuse of an old token revokes the family, the newest token included.
+    let r = refresh(&env, &first).await;
+    assert_eq!(r.status, 401);
+    assert!(r.error().contains("already used"), "{}", r.error());
+    assert_eq!(refresh(&env, &third).await.status, 401);
+
+    // A new sign-in is a new family; logout ends it.
+    let session = login(&env, "BUDI@example.com", PASSWORD).await;
+    assert_eq!(session.status, 200);
+    let token = str_of(&session.json, "refresh_token").to_string();
+    let r = env
+        .call(
+            "POST",
+            "/logout",
+            None,
+            Some(json!({ "refresh_token": token })),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(refresh(&env, &token).await.status, 401);
+    // Logging out twice, or with garbage, answers the same.
+    for t in [token.as_str(), "garbage"] {
+        let r = env
+            .call("POST", "/logout", None, Some(json!({ "refresh_token": t })))
+            .await;
+        assert_eq!(r.status, 204);
+    }
+
+    // The log says who and what, never a password or a token.
+    let log = env.stderr_of("accounts-api");
+    for secret in [PASSWORD, &access, &first, &second, &third, &token] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    assert!(log.contains("\"route\":\"/login\""));
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_get_the_same_successor() {
+    let env = TestEnv::start().await; // reuse interval: 10 s by default
+    assert_eq!(register(&env, "tabs@example.com").await.status, 201);
+    let session = login(&env, "tabs@example.com", PASSWORD).await;
+    let token = str_of(&session.json, "refresh_token").to_string();
+    let (a, b) = tokio::join!(refresh(&env, &token), refresh(&env, &token));
+    assert_eq!(
+        (a.status, b.status),
+        (200, 200),
+        "{:?} {:?}",
+        a.json,
+        b.json
+    );
+    assert_eq!(a.json["refresh_token"], b.json["refresh_token"]);
+    // The successor is the family's live token.
+    let next = str_of(&a.json, "refresh_token").to_string();
+    assert_eq!(refresh(&env, &next).await.status, 200);
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn registration_rules() {
+    let env = TestEnv::start().await;
+    assert_eq!(register(&env, "dup@example.com").await.status, 201);
+    let r = register(&env, "DUP@example.com").await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error(), "Email is already registered");
+
+    for (body, why) in [
+        (
+            json!({"full_name": "A", "email": "a@example.com"}),
+            "missing password",
+        ),
+        (
+            json!({"full_name": "A", "email": "a@example.com", "password": 12345678}),
+            "wrong type",
+        ),
+        (
+            json!({"full_name": "A", "email": "not-an-email", "password": PASSWORD}),
+            "bad email",
+        ),
+        (
+            json!({"full_name": "A", "email": "a@example.com", "password": "short"}),
+            "short password",
+        ),
+        (
+            json!({"full_name": "", "email": "a@example.com", "password": PASSWORD}),
+            "empty name",
+        ),
+        (
+            json!({"full_name": "A\u{0}", "email": "a@example.com", "password": PASSWORD}),
+            "NUL",
+        ),
+        (
+            json!({"full_name": "A", "email": "a@example.com", "password": PASSWORD, "role": "admin"}),
+            "extra field",
+        ),
+    ] {
+        let r = env.call("POST", "/register", None, Some(body)).await;
+        assert_eq!(r.status, 400, "{why}: {:?}", r.json);
+        assert!(!r.error().contains(PASSWORD), "{why}");
+    }
+    let r = env
+        .send(
+            "POST",
+            "/register",
+            env.http
+                .post(format!("{}/register", env.base))
+                .header("content-type", "application/json")
+                .body("{\"full_name\": "),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    // A concurrent double registration: one account, one 409, no 500.
+    let (a, b) = tokio::join!(
+        register(&env, "race@example.com"),
+        register(&env, "race@example.com")
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    let db = env.db.client().await;
+    let n: i64 = db
+        .query_one(
+            "SELECT count(*) FROM users WHERE email = 'race@example.com'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    // Stored hashes are argon2id at OWASP's parameters.
+    let hash: String = db
+        .query_one(
+            "SELECT password_hash FROM users WHERE email = 'dup@example.com'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_emails_look_alike() {
+    let env = TestEnv::start().await;
+    assert_eq!(register(&env, "known@example.com").await.status, 201);
+    let wrong = login(&env, "known@example.com", "not the password").await;
+    let unknown = login(&env, "nobody@example.com", "not the password").await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    assert_eq!(wrong.json, unknown.json);
+    assert_eq!(wrong.error(), "Invalid email or password");
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn a_seed_bcrypt_hash_signs_in_and_is_replaced() {
+    let env = TestEnv::start().await;
+    let bcrypt = bcrypt::hash_with_salt("seed-password", 4, *b"0123456789abcdef")
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoA);
+    let db = env.db.client().await;
+    db.execute(
+        "INSERT INTO users (full_name, email, password_hash) VALUES ('Seed', 'seed@example.com', $1)",
+        &[&bcrypt],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        login(&env, "seed@example.com", "wrong-password")
+            .await
+            .status,
+        401
+    );
+    async fn stored(db: &tokio_postgres::Client) -> String {
+        db.query_one(
+            "SELECT password_hash FROM users WHERE email = 'seed@example.com'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+    assert_eq!(stored(&db).await, bcrypt, "a failed login changes nothing");
+    assert_eq!(
+        login(&env, "seed@example.com", "seed-password")
+            .await
+            .status,
+        200
+    );
+    let rehashed = stored(&db).await;
+    assert!(rehashed.starts_with("$argon2id$"), "{rehashed}");
+    assert_eq!(
+        login(&env, "seed@example.com", "seed-password")
+            .await
+            .status,
+        200
+    );
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn admin_emails_bootstrap_administrators() {
+    let env = TestEnv::start_with(&[("admin_emails", "boss@example.com, ops@example.com")]).await;
+    assert_eq!(register(&env, "Boss@Example.com").await.status, 201);
+    let session = login(&env, "boss@example.com", PASSWORD).await;
+    assert_eq!(session.json["user"]["role"], "admin");
+    let admin = str_of(&session.json, "token");
+    let r = env
+        .call(
+            "POST",
+            "/product",
+            Some(admin),
+            Some(json!({"name": "By the boss", "price": 1000, "stock": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+
+    // A customer cannot; one whose email joins the list later is promoted
+    // at their next sign-in.
+    assert_eq!(register(&env, "later@example.com").await.status, 201);
+    let session = login(&env, "later@example.com", PASSWORD).await;
+    assert_eq!(session.json["user"]["role"], "customer");
+    let r = env
+        .call(
+            "POST",
+            "/product",
+            Some(str_of(&session.json, "token")),
+            Some(json!({"name": "No", "price": 1000, "stock": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    env.assert_clean();
+    drop(env);
+
+    let env = TestEnv::start_with(&[("admin_emails", "later@example.com")]).await;
+    assert_eq!(register(&env, "later@example.com").await.status, 201);
+    let db = env.db.client().await;
+    db.execute(
+        "UPDATE users SET role = 'customer' WHERE email = 'later@example.com'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let session = login(&env, "later@example.com", PASSWORD).await;
+    assert_eq!(session.json["user"]["role"], "admin");
+    // The promotion is stored and carried by refreshed tokens too.
+    let r = refresh(&env, str_of(&session.json, "refresh_token")).await;
+    let r = env
+        .call(
+            "POST",
+            "/product",
+            Some(str_of(&r.json, "token")),
+            Some(json!({"name": "Promoted", "price": 1000, "stock": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let role: String = db
+        .query_one(
+            "SELECT role FROM users WHERE email = 'later@example.com'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(role, "admin");
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn brute_force_is_limited_per_email_and_per_address() {
+    let env = TestEnv::start_with(&[
+        ("login_email_rate_limit", "3/0.01"),
+        ("login_rate_limit", "6/0.01"),
+    ])
+    .await;
+    assert_eq!(register(&env, "victim@example.com").await.status, 201);
+    for _ in 0..3 {
+        assert_eq!(
+            login(&env, "victim@example.com", "guess-guess")
+                .await
+                .status,
+            401
+        );
+    }
+    let r = login(&env, "victim@example.com", "guess-guess").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.error(), "Rate limit exceeded. Please try again later.");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((90..=100).contains(&retry), "one token per 100 s: {retry}");
+    assert_eq!(
+        r.header("ratelimit-policy"),
+        Some(r#""login-email";q=3;w=300"#)
+    );
+    assert_eq!(
+        r.header("ratelimit"),
+        Some(format!(r#""login-email";r=0;t={retry}"#).as_str())
+    );
+    // Even the right password waits: the bucket is the email's.
+    assert_eq!(
+        login(&env, "victim@example.com", PASSWORD).await.status,
+        429
+    );
+
+    // The same address trying other emails runs out of its own bucket (6
+    // tokens: 5 spent above).
+    let r = login(&env, "other@example.com", "guess-guess").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("ratelimit-policy"),
+        Some(r#""login-address";q=6;w=600, "login-email";q=3;w=300"#)
+    );
+    let r = login(&env, "third@example.com", "guess-guess").await;
+    assert_eq!(r.status, 429);
+    assert!(r
+        .header("ratelimit-policy")
+        .unwrap()
+        .starts_with("\"login-address\""));
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn a_burst_of_25_product_writes_admits_exactly_20() {
+    // 20 per user; a refill of 1/s so that the burst (well under a second
+    // here) cannot earn a token back.
+    let env = TestEnv::start_with(&[("rate_limit_refill_per_sec", "1")]).await;
+    let admin = TestEnv::admin();
+    let calls = (0..25).map(|i| {
+        env.call(
+            "POST",
+            "/product",
+            Some(&admin),
+            Some(json!({"name": format!("burst {i}"), "price": 1, "stock": 1})),
+        )
+    });
+    let replies = futures::future::join_all(calls).await;
+    let admitted = replies.iter().filter(|r| r.status == 201).count();
+    let refused = replies.iter().filter(|r| r.status == 429).count();
+    assert_eq!((admitted, refused), (20, 5));
+    println!("burst of 25 concurrent POST /product: {admitted} admitted, {refused} refused");
+    env.assert_clean();
+}
+
+mod forged {
+    use super::*;
+    use jwt_simple::prelude::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct Access {
+        role: String,
+        typ: String,
+    }
+
+    fn claims() -> JWTClaims<Access> {
+        Claims::with_custom_claims(
+            Access {
+                role: "admin".into(),
+                typ: "access".into(),
+            },
+            Duration::from_secs(900),
+        )
+        .with_issuer(auth_core::ISSUER)
+        .with_audience(auth_core::AUDIENCE)
+        .with_subject(999_999)
+    }
+
+    fn sign(claims: JWTClaims<Access>) -> String {
+        HS256Key::from_bytes(integration::JWT_SECRET.as_bytes())
+            .authenticate(claims)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_unacceptable_token_is_a_401() {
+        let env = TestEnv::start().await;
+        assert_eq!(register(&env, "real@example.com").await.status, 201);
+        let session = login(&env, "real@example.com", PASSWORD).await;
+        let access = str_of(&session.json, "token").to_string();
+        let refresh_token = str_of(&session.json, "refresh_token").to_string();
+        assert_eq!(me(&env, &access).await.status, 200);
+        assert_eq!(
+            me(&env, &sign(claims())).await.status,
+            404,
+            "the fixture is a valid token (of a user that does not exist)"
+        );
+
+        let (head, rest) = access.split_once('.').unwrap();
+        let (payload, signature) = rest.split_once('.').unwrap();
+        let mut tampered = signature.to_string();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        let mut expired = claims();
+        let past = Clock::now_since_epoch() - Duration::from_secs(3600);
+        expired.issued_at = Some(past);
+        expired.invalid_before = Some(past);
+        expired.expires_at = Some(past + Duration::from_secs(60));
+        let mut early = claims();
+        early.invalid_before = Some(Clock::now_since_epoch() + Duration::from_secs(600));
+        let cases = [
+            ("tampered signature", format!("{head}.{payload}.{tampered}")),
+            (
+                "alg none",
+                format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}."),
+            ),
+            (
+                "RS256 header",
+                format!("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{payload}.{signature}"),
+            ),
+            ("expired", sign(expired)),
+            ("not yet valid", sign(early)),
+            (
+                "wrong audience",
+                sign(claims().with_audience("another-api")),
+            ),
+            ("refresh token as access token", refresh_token.clone()),
+            ("garbage", "not-a-token".to_string()),
+        ];
+        for (why, token) in cases {
+            let r = me(&env, &token).await;
+            assert_eq!(r.status, 401, "{why}: {:?}", r.json);
+            assert_eq!(r.error(), "Invalid or expired token", "{why}");
+        }
+        let r = env.call("GET", "/me", None, None).await;
+        assert_eq!((r.status, r.error()), (401, "Missing bearer token"));
+        // Nor is an access token a refresh token.
+        let r = refresh(&env, &access).await;
+        assert_eq!(r.status, 401);
+        // The refresh token still works: nothing above touched it.
+        assert_eq!(refresh(&env, &refresh_token).await.status, 200);
+        env.assert_clean();
+    }
+}
