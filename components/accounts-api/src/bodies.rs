@@ -66,3 +66,9 @@ impl From<Session> for SessionBody {
 pub struct Message {
     pub message: &'static str,
 }
+
+/// `{"url": "<provider authorize URL>"}`
+#[derive(Serialize)]
+pub struct AuthorizeUrl {
+    pub url: String,
+}

@@ -16,14 +16,15 @@ wit_bindgen::generate!({
 
 use edge::rate_limit;
 use edge::{auth, body, Context, Handler, HttpError, Reply};
-use platform_core::account::{self, Credentials, Email, Registration};
+use platform_core::account::{self, Credentials, Email, OAuthProvider, Registration};
 use platform_core::rate_limit::Bucket;
 use platform_core::route::Route;
 use platform_core::ServiceError;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
-use bodies::{Message, SessionBody, TokensBody, UserJson};
+use auth_core::oauth::{self, Callback as OAuthReturn};
+use bodies::{AuthorizeUrl, Message, SessionBody, TokensBody, UserJson};
 use shop::platform::users;
 
 struct Accounts;
@@ -90,9 +91,37 @@ impl Handler for Accounts {
                 let user = users::get_user(caller.user_id)?;
                 Ok(Reply::json(200, &UserJson::from(user)))
             }
+            Route::OAuthStart(provider) => {
+                let url = users::oauth_authorize_url(wit_provider(provider))?;
+                Ok(Reply::json(200, &AuthorizeUrl { url }))
+            }
+            Route::OAuthCallback(provider) => match oauth_callback_query(&ctx.query)? {
+                OAuthReturn::Code { code, state } => {
+                    let session = users::oauth_callback(wit_provider(provider), &code, &state)?;
+                    ctx.user_id = Some(session.user.id);
+                    Ok(Reply::json(200, &SessionBody::from(session)))
+                }
+                OAuthReturn::Denied { .. } => Err(ServiceError::Unauthenticated(
+                    "Sign-in was cancelled at the provider".to_string(),
+                )
+                .into()),
+            },
             _ => Err(HttpError::NoRoute),
         }
     }
+}
+
+fn wit_provider(p: OAuthProvider) -> users::OauthProvider {
+    match p {
+        OAuthProvider::Google => users::OauthProvider::Google,
+        OAuthProvider::Github => users::OauthProvider::Github,
+        OAuthProvider::Facebook => users::OauthProvider::Facebook,
+    }
+}
+
+fn oauth_callback_query(query: &str) -> Result<OAuthReturn, ServiceError> {
+    oauth::parse_callback(query)
+        .ok_or_else(|| ServiceError::invalid("the callback needs `code` and `state`"))
 }
 
 /// The brute-force buckets of a sign-in or sign-up: the client's address

@@ -1,6 +1,7 @@
 //! The users service as a library component: it exports
 //! `shop:platform/users` and is composed into `accounts-api` by Spin.
 
+mod oauth;
 mod service;
 mod settings;
 mod store;
@@ -12,7 +13,9 @@ wit_bindgen::generate!({
 });
 
 use component_support::wit::types::Error;
-use exports::shop::platform::users::{Guest, Registration, Session, TokenPair, User};
+use exports::shop::platform::users::{
+    Guest, OauthProvider, Registration, Session, TokenPair, User,
+};
 use platform_core::account::{Email, FullName, Password};
 
 struct Users;
@@ -38,6 +41,18 @@ impl Guest for Users {
 
     fn logout(refresh_token: String) -> Result<(), Error> {
         Ok(service::logout(&refresh_token)?)
+    }
+
+    fn oauth_authorize_url(provider: OauthProvider) -> Result<String, Error> {
+        Ok(oauth::authorize_url(oauth::provider(provider))?)
+    }
+
+    fn oauth_callback(
+        provider: OauthProvider,
+        code: String,
+        state: String,
+    ) -> Result<Session, Error> {
+        Ok(oauth::callback(oauth::provider(provider), &code, &state)?)
     }
 
     fn get_user(id: i64) -> Result<User, Error> {

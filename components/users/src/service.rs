@@ -9,17 +9,17 @@ use platform_core::ServiceError;
 
 use crate::exports::shop::platform::users::{Role, Session, TokenPair, User};
 use crate::settings;
-use crate::store::{self, Rotation};
+use crate::store::{self, Rotation, Stored};
 
 /// One message for an unknown email and a wrong password alike.
 const BAD_CREDENTIALS: &str = "Invalid email or password";
 const BAD_REFRESH: &str = "Invalid or expired refresh token";
 
-fn db() -> Result<Db, ServiceError> {
+pub fn db() -> Result<Db, ServiceError> {
     Db::open(&var("database_url")?)
 }
 
-fn is_admin_email(email: &Email) -> Result<bool, ServiceError> {
+pub fn is_admin_email(email: &Email) -> Result<bool, ServiceError> {
     Ok(AdminEmails::parse(&var("admin_emails")?).contains(email))
 }
 
@@ -58,23 +58,39 @@ pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
         .unwrap_or(password::DECOY_HASH);
     let checked = password::verify(credentials.password.expose(), hash)
         .map_err(|e| ServiceError::internal(format!("stored password hash unusable: {e:?}")))?;
-    let Some(mut stored) = stored.filter(|s| checked.matches && s.password_hash.is_some()) else {
+    let Some(stored) = stored.filter(|s| checked.matches && s.password_hash.is_some()) else {
         return Err(unauthenticated(BAD_CREDENTIALS));
     };
-    let promote = stored.user.role == Role::Customer && is_admin_email(&credentials.email)?;
+    let new_hash = match checked.rehash {
+        true => Some(hash_password(credentials.password.expose())?),
+        false => None,
+    };
+    start_session(&db, stored, new_hash)
+}
+
+/// A signed-in account gets a new refresh-token family and an access
+/// token. On the way: the admin role when its email is in `admin_emails`
+/// (checked at every sign-in, so a later change of the list takes effect),
+/// and a stored password hash that needed renewing.
+pub fn start_session(
+    db: &Db,
+    mut stored: Stored,
+    new_hash: Option<String>,
+) -> Result<Session, ServiceError> {
+    let promote = stored.user.role == Role::Customer
+        && match stored.user.email.clone().map(Email::parse) {
+            Some(Ok(email)) => is_admin_email(&email)?,
+            _ => false,
+        };
     if promote {
         stored.user.role = Role::Admin;
     }
-    if checked.rehash || promote {
-        let new_hash = match checked.rehash {
-            true => Some(hash_password(credentials.password.expose())?),
-            false => None,
-        };
-        store::update_on_login(&db, stored.user.id, new_hash.as_deref(), stored.user.role)?;
+    if new_hash.is_some() || promote {
+        store::update_on_login(db, stored.user.id, new_hash.as_deref(), stored.user.role)?;
     }
     let refresh_token = refresh::new_token(&random::bytes::<{ refresh::RANDOM_BYTES }>());
     store::start_family(
-        &db,
+        db,
         stored.user.id,
         &refresh::storage_hash(&refresh_token),
         settings::refresh_ttl()?,

@@ -189,3 +189,86 @@ pub fn revoke_family(db: &Db, token_hash: &str) -> Result<(), ServiceError> {
     )?;
     Ok(())
 }
+
+/// The account a provider identity signed in before.
+pub fn by_identity(db: &Db, provider: &str, subject: &str) -> Result<Option<Stored>, ServiceError> {
+    let sql = format!(
+        "SELECT {} FROM oauth_identities i JOIN users u ON u.id = i.user_id \
+         WHERE i.provider = $1 AND i.subject = $2",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    one(&db
+        .query(
+            &sql,
+            &[
+                ParameterValue::Str(provider.to_string()),
+                ParameterValue::Str(subject.to_string()),
+            ],
+        )?
+        .rows)
+}
+
+/// Links a provider identity to an existing account.
+pub fn link_identity(
+    db: &Db,
+    user_id: i64,
+    provider: &str,
+    subject: &str,
+    email: Option<&str>,
+) -> Result<(), ServiceError> {
+    db.execute(
+        "INSERT INTO oauth_identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)",
+        &[
+            ParameterValue::Str(provider.to_string()),
+            ParameterValue::Str(subject.to_string()),
+            ParameterValue::Int64(user_id),
+            opt_str(email),
+        ],
+    )?;
+    Ok(())
+}
+
+fn opt_str(value: Option<&str>) -> ParameterValue {
+    match value {
+        Some(v) => ParameterValue::Str(v.to_string()),
+        None => ParameterValue::DbNull,
+    }
+}
+
+/// A new account (no password) and its provider identity, in one
+/// statement. `email` is the account's (only a verified one); the
+/// provider's own address is kept on the identity either way.
+pub fn create_with_identity(
+    db: &Db,
+    full_name: &str,
+    email: Option<&str>,
+    role: Role,
+    provider: &str,
+    subject: &str,
+    provider_email: Option<&str>,
+) -> Result<Stored, ServiceError> {
+    let sql = format!(
+        "WITH u AS ( \
+           INSERT INTO users (full_name, email, role) VALUES ($1, $2, $3) RETURNING {COLUMNS}), \
+         i AS ( \
+           INSERT INTO oauth_identities (provider, subject, user_id, email) \
+           SELECT $4, $5, u.id, $6 FROM u) \
+         SELECT {COLUMNS} FROM u"
+    );
+    let rs = db.query(
+        &sql,
+        &[
+            ParameterValue::Str(full_name.to_string()),
+            opt_str(email),
+            ParameterValue::Str(role_name(role).to_string()),
+            ParameterValue::Str(provider.to_string()),
+            ParameterValue::Str(subject.to_string()),
+            opt_str(provider_email),
+        ],
+    )?;
+    one(&rs.rows)?.ok_or_else(|| ServiceError::internal("INSERT … RETURNING gave no row"))
+}

@@ -113,6 +113,44 @@ impl Registration {
     }
 }
 
+/// The sign-in providers (`/oauth/{provider}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuthProvider {
+    Google,
+    Github,
+    Facebook,
+}
+
+impl OAuthProvider {
+    /// A path segment; an unknown provider is a 404, like an unknown path.
+    pub fn parse(name: &str) -> Result<OAuthProvider, ServiceError> {
+        match name {
+            "google" => Ok(OAuthProvider::Google),
+            "github" => Ok(OAuthProvider::Github),
+            "facebook" => Ok(OAuthProvider::Facebook),
+            _ => Err(ServiceError::not_found("Unknown sign-in provider")),
+        }
+    }
+
+    /// The path segment and the variables' prefix (`github_client_id`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OAuthProvider::Google => "google",
+            OAuthProvider::Github => "github",
+            OAuthProvider::Facebook => "facebook",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            OAuthProvider::Google => "Google",
+            OAuthProvider::Github => "GitHub",
+            OAuthProvider::Facebook => "Facebook",
+        }
+    }
+}
+
 /// Longest password a login will hash: generous for old seed accounts, and
 /// bounded so a body cannot buy unbounded work.
 pub const MAX_LOGIN_PASSWORD_CHARS: usize = 1024;

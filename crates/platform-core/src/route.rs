@@ -3,6 +3,7 @@
 //! with `Allow` come from the same table. Each HTTP component dispatches the
 //! routes of its [`Group`]; `spin.toml` sends each group's paths to it.
 
+use crate::account::OAuthProvider;
 use crate::product::ProductId;
 use crate::ServiceError;
 
@@ -32,6 +33,8 @@ pub enum Route {
     Refresh,
     Logout,
     Me,
+    OAuthStart(OAuthProvider),
+    OAuthCallback(OAuthProvider),
 }
 
 /// Why a request matched no route.
@@ -121,6 +124,20 @@ const TABLE: &[Entry] = &[
         group: Group::Accounts,
         methods: &[("GET", |_| Ok(Route::Me))],
     },
+    Entry {
+        template: "/oauth/{provider}",
+        group: Group::Accounts,
+        methods: &[("GET", |p| {
+            Ok(Route::OAuthStart(OAuthProvider::parse(p[0])?))
+        })],
+    },
+    Entry {
+        template: "/oauth/{provider}/callback",
+        group: Group::Accounts,
+        methods: &[("GET", |p| {
+            Ok(Route::OAuthCallback(OAuthProvider::parse(p[0])?))
+        })],
+    },
 ];
 
 /// Path segments without empty ones; a trailing slash is ignored.
@@ -190,9 +207,13 @@ impl Route {
             | Route::GetProduct(_)
             | Route::UpdateProduct(_)
             | Route::DeleteProduct(_) => Group::Products,
-            Route::Register | Route::Login | Route::Refresh | Route::Logout | Route::Me => {
-                Group::Accounts
-            }
+            Route::Register
+            | Route::Login
+            | Route::Refresh
+            | Route::Logout
+            | Route::Me
+            | Route::OAuthStart(_)
+            | Route::OAuthCallback(_) => Group::Accounts,
         }
     }
 
@@ -268,7 +289,9 @@ mod tests {
     #[test]
     fn every_row_parses_to_a_route_of_its_group() {
         for (method, template, group) in Route::all() {
-            let path = template.replace("{id}", "1");
+            let path = template
+                .replace("{id}", "1")
+                .replace("{provider}", "github");
             let m = Route::parse(method, &path).unwrap();
             assert_eq!(m.template, template);
             assert_eq!(m.route.group(), group, "{method} {template}");

@@ -149,6 +149,38 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
     ("POST", "/refresh", "", cost(5, 1, (1, 1), (0, 0))),
     ("POST", "/logout", "", cost(1, 1, (1, 1), (0, 0))),
     ("GET", "/me", "", cost(2, 1, (1, 1), (0, 0))),
+    (
+        "GET",
+        "/oauth/{provider}",
+        "unconfigured, 404",
+        cost(1, 1, (0, 0), (0, 0)),
+    ),
+    // The provider's four settings, the redirect base, redis_url; the
+    // pending sign-in is one SET.
+    ("GET", "/oauth/{provider}", "", cost(6, 1, (0, 0), (1, 1))),
+    // GitHub: code exchange, /user, /user/emails. The state is one GETDEL.
+    // SQL: identity lookup, email lookup, account + identity in one
+    // statement, the new family. Variables: the provider's six, redis_url,
+    // database_url, admin_emails (for the new account's role, and again at
+    // the sign-in's promotion check), the session settings and jwt_secret.
+    (
+        "GET",
+        "/oauth/{provider}/callback",
+        "new account",
+        Cost {
+            http: 3,
+            ..cost(13, 1, (1, 4), (1, 1))
+        },
+    ),
+    (
+        "GET",
+        "/oauth/{provider}/callback",
+        "returning account",
+        Cost {
+            http: 3,
+            ..cost(12, 1, (1, 2), (1, 1))
+        },
+    ),
 ];
 
 fn budget(method: &str, template: &str, case: &str) -> Cost {
@@ -187,7 +219,23 @@ impl Measured {
 
 #[tokio::test]
 async fn every_route_stays_within_its_budget() {
-    let env = TestEnv::start_with(&[("cors_origins", "https://shop.example")]).await;
+    let fake = fake_oauth::FakeOAuth::start().await;
+    fake.register(
+        "github",
+        fake_oauth::App {
+            client_id: "gh-client".into(),
+            client_secret: "gh-secret".into(),
+            redirect_uri: "http://127.0.0.1:3000/oauth/github/callback".into(),
+        },
+    );
+    let env = TestEnv::start_with(&[
+        ("cors_origins", "https://shop.example"),
+        ("github_client_id", "gh-client"),
+        ("github_client_secret", "gh-secret"),
+        ("github_auth_base_url", &fake.base),
+        ("github_api_base_url", &fake.base),
+    ])
+    .await;
     let admin = TestEnv::admin();
     let url = |p: &str| format!("{}{p}", env.base);
     let json_body = |v: serde_json::Value| {
@@ -278,6 +326,7 @@ async fn every_route_stays_within_its_budget() {
         m.one(&env, key, req, status).await;
     }
     accounts(&env, &mut m).await;
+    oauth(&env, &fake, &mut m).await;
 
     println!(
         "{:<8} {:<16} {:<32} v.app v.lit  log pg.conn pg.stmt redis.conn redis.cmd http inst",
@@ -381,6 +430,58 @@ async fn accounts(env: &TestEnv, m: &mut Measured) {
         204,
     )
     .await;
+}
+
+/// Provider sign-in: an unconfigured provider, then GitHub's whole flow
+/// against the fake provider (a new account, then the same one again).
+async fn oauth(env: &TestEnv, fake: &fake_oauth::FakeOAuth, m: &mut Measured) {
+    let get = |p: &str| env.http.get(format!("{}{p}", env.base));
+    m.one(
+        env,
+        ("GET", "/oauth/{provider}", "unconfigured, 404"),
+        get("/oauth/google"),
+        404,
+    )
+    .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for case in ["new account", "returning account"] {
+        fake.sign_in_as(
+            "github",
+            fake_oauth::Account {
+                subject: "77".into(),
+                name: "Budget".into(),
+                email: Some("budget-gh@example.com".into()),
+                email_verified: true,
+            },
+        );
+        let start = env.get("/oauth/github").await;
+        if case == "new account" {
+            // Measure the start once, on a configured provider.
+            m.one(
+                env,
+                ("GET", "/oauth/{provider}", ""),
+                get("/oauth/github"),
+                200,
+            )
+            .await;
+        }
+        let url = start.json["url"].as_str().unwrap();
+        let location = browser.get(url).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let query = location.split_once('?').unwrap().1.to_string();
+        m.one(
+            env,
+            ("GET", "/oauth/{provider}/callback", case),
+            get(&format!("/oauth/github/callback?{query}")),
+            200,
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
