@@ -15,6 +15,7 @@ use test_support::{free_port, wait_listening, KillOnDrop, RedisServer};
 
 use crate::{env, run, wrk};
 
+#[derive(Clone)]
 pub struct Options {
     pub seconds: u32,
     pub connections: u32,
@@ -115,6 +116,12 @@ impl Backends {
             "SPIN_VARIABLE_LIST_RATE_LIMIT".into(),
             "1000000000/1000000000".into(),
         );
+        for limit in ["LOGIN_RATE_LIMIT", "LOGIN_EMAIL_RATE_LIMIT"] {
+            variables.insert(
+                format!("SPIN_VARIABLE_{limit}"),
+                "1000000000/1000000000".into(),
+            );
+        }
         Ok(Backends {
             db_url,
             _redis: redis,
@@ -373,7 +380,60 @@ fn run_scenarios(t: &Targets, opts: &Options, out: &Path) -> anyhow::Result<Vec<
             m(&t.baseline, "/product?page=3")?,
         ],
     ));
+    // Sign-in is argon2id at OWASP's parameters inside Wasm: one connection
+    // gives the time of one login, full load its throughput on this machine.
+    let login = out.join("login.lua");
+    std::fs::write(&login, post_json_lua(BENCH_LOGIN))?;
+    let one = Options {
+        connections: 1,
+        ..opts.clone()
+    };
+    scenarios.push((
+        "POST /login (1 connection)",
+        vec![measure(&t.app, &one, "/login", Some((&login, &login)))?],
+    ));
+    scenarios.push((
+        "POST /login",
+        vec![measure(&t.app, opts, "/login", Some((&login, &login)))?],
+    ));
+    scenarios.push((
+        "GET /me",
+        vec![{
+            let me = me_lua(out)?;
+            measure(&t.app, opts, "/me", Some((&me, &me)))?
+        }],
+    ));
     Ok(scenarios)
+}
+
+/// The benchmark's account (seeded with an argon2id hash by `seed`).
+const BENCH_EMAIL: &str = "bench@example.com";
+const BENCH_PASSWORD: &str = "bench-password-1";
+const BENCH_LOGIN: &str = r#"{"email":"bench@example.com","password":"bench-password-1"}"#;
+
+fn post_json_lua(body: &str) -> String {
+    format!(
+        "wrk.method = \"POST\"\n\
+         wrk.body = '{body}'\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+    )
+}
+
+/// `GET /me` as the seeded account (user 1), with a token of the bench's secret.
+fn me_lua(out: &Path) -> anyhow::Result<PathBuf> {
+    let token = auth_core::issue_access_token(
+        env::jwt_secret()?.as_bytes(),
+        1,
+        auth_core::Role::Customer,
+        3600,
+    )
+    .map_err(|e| anyhow::anyhow!(e.message()))?;
+    let path = out.join("me.lua");
+    std::fs::write(
+        &path,
+        format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"),
+    )?;
+    Ok(path)
 }
 
 fn wasm_sizes(root: &Path) -> serde_json::Map<String, Value> {
@@ -445,11 +505,16 @@ fn report(
 }
 
 fn seed(db_url: &str) -> anyhow::Result<()> {
+    let hash = auth_core::password::hash(BENCH_PASSWORD, b"bench-salt-16byt")
+        .map_err(|e| anyhow::anyhow!("hashing the bench password: {e:?}"))?;
     let sql = format!(
         "TRUNCATE products RESTART IDENTITY CASCADE; \
          INSERT INTO products (name, description, price, stock) \
          SELECT 'Product ' || g, 'Seeded for benchmarks', 1000 + g, 100 \
-         FROM generate_series(1, {PRODUCTS}) g;"
+         FROM generate_series(1, {PRODUCTS}) g; \
+         TRUNCATE users RESTART IDENTITY CASCADE; \
+         INSERT INTO users (full_name, email, password_hash) \
+         VALUES ('Bench', '{BENCH_EMAIL}', '{hash}');"
     );
     run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", db_url, "-c", &sql]))
 }

@@ -46,6 +46,13 @@ enum Task {
         #[arg(long, default_value = "all")]
         suite: String,
     },
+    /// Give an existing account the admin role (or take it back with
+    /// --revoke). Takes effect at the account's next sign-in or refresh.
+    Admin {
+        email: String,
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Print an access token signed with the local JWT secret.
     Token {
         #[arg(long, default_value_t = 1)]
@@ -105,6 +112,7 @@ fn main() -> anyhow::Result<()> {
                 other => bail!("unknown suite {other:?}: http, relay or all"),
             }
         }
+        Task::Admin { email, revoke } => admin(&email, revoke),
         Task::Token { user_id, admin } => {
             let secret = env::jwt_secret()?;
             let role = if admin {
@@ -185,6 +193,37 @@ fn up(runtime: Option<&str>) -> anyhow::Result<()> {
             ])
             .envs(vars))
     }
+}
+
+/// `UPDATE users SET role …` through psql, the email passed as a psql
+/// variable (quoted by psql, never spliced into the SQL).
+fn admin(email: &str, revoke: bool) -> anyhow::Result<()> {
+    let email = platform_core::account::Email::parse(email.to_string())
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let role = if revoke { "customer" } else { "admin" };
+    let sql = format!(
+        "UPDATE users SET role = '{role}', updated_at = now() AT TIME ZONE 'UTC' \
+         WHERE lower(email) = :'email' RETURNING id;\n"
+    );
+    let mut child = Command::new("psql")
+        .args(["-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-v"])
+        .arg(format!("email={}", email.as_str()))
+        .arg(env::database_url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running psql")?;
+    std::io::Write::write_all(child.stdin.as_mut().context("psql stdin")?, sql.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("psql failed");
+    }
+    let ids = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if ids.is_empty() {
+        bail!("no account with the email {}", email.as_str());
+    }
+    println!("user {ids} ({}) is now {role}", email.as_str());
+    Ok(())
 }
 
 /// With `KAFKA_BROKERS` set, `up` also runs the relay (outbox → Kafka).
