@@ -30,8 +30,9 @@ pub fn run(
     script: Option<&Path>,
 ) -> anyhow::Result<Load> {
     let mut cmd = Command::new("wrk");
+    // wrk needs at least one connection per thread.
     cmd.args([
-        "-t2",
+        &format!("-t{}", connections.clamp(1, 2)),
         &format!("-c{connections}"),
         &format!("-d{seconds}s"),
         "--latency",

@@ -10,6 +10,8 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 pub struct Cache {
     url: String,
     state: State,
+    /// What stops working when Redis does, for the log line.
+    purpose: &'static str,
 }
 
 enum State {
@@ -20,9 +22,16 @@ enum State {
 
 impl Cache {
     pub fn new(url: String) -> Cache {
+        Cache::for_purpose(url, "cache")
+    }
+
+    /// A connection used for something other than caching (the rate
+    /// limiter), so that its failures are logged as what they stop.
+    pub fn for_purpose(url: String, purpose: &'static str) -> Cache {
         Cache {
             url,
             state: State::Unopened,
+            purpose,
         }
     }
 
@@ -32,7 +41,7 @@ impl Cache {
                 Ok(c) => State::Open(c),
                 Err(e) => {
                     crate::log::warn(
-                        "redis unavailable, serving without cache",
+                        &format!("redis unavailable, serving without the {}", self.purpose),
                         &format!("{e:?}"),
                     );
                     State::Down
@@ -47,7 +56,7 @@ impl Cache {
 
     fn failed(&mut self, op: &str, err: spin_sdk::redis::Error) {
         crate::log::warn(
-            "redis command failed, serving without cache",
+            &format!("redis command failed, serving without the {}", self.purpose),
             &format!("{op}: {err:?}"),
         );
         self.state = State::Down;

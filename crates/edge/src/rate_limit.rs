@@ -61,7 +61,7 @@ pub fn take(buckets: Vec<Bucket>) -> Result<Admitted, ServiceError> {
             decisions: None,
         });
     }
-    let mut cache = Cache::new(var("redis_url")?);
+    let mut cache = Cache::for_purpose(var("redis_url")?, "rate limiter");
     let keys: Vec<&str> = buckets.iter().map(|b| b.key.as_str()).collect();
     let args: Vec<String> = buckets
         .iter()

@@ -60,9 +60,10 @@ return out
 "#
 );
 
-/// Refill rates are kept to milli-tokens per second so that a setting
-/// prints back as it was written.
-const MAX_REFILL_PER_SEC: f64 = 1_000_000.0;
+/// Bounds of a refill rate: one token in 1000 s at the slowest; the upper
+/// bound only keeps the number an ordinary float (benchmarks set "never
+/// refuse" with huge values).
+const MAX_REFILL_PER_SEC: f64 = 1e12;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BucketConfig {

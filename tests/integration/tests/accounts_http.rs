@@ -511,3 +511,34 @@ mod forged {
         env.assert_clean();
     }
 }
+
+#[tokio::test]
+async fn sign_in_survives_a_redis_outage_and_provider_sign_in_says_so() {
+    let fake = fake_oauth::FakeOAuth::start().await;
+    let mut env = TestEnv::start_with(&[
+        ("github_client_id", "gh"),
+        ("github_client_secret", "gh-secret"),
+        ("github_auth_base_url", &fake.base),
+        ("github_api_base_url", &fake.base),
+    ])
+    .await;
+    assert_eq!(register(&env, "steady@example.com").await.status, 201);
+    env.redis.stop();
+    // The limiter fails open (logged): the database still decides.
+    let r = login(&env, "steady@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert!(r.header("ratelimit").is_none(), "no bucket was consulted");
+    assert_eq!(
+        login(&env, "steady@example.com", "wrong-password")
+            .await
+            .status,
+        401
+    );
+    // A provider sign-in needs its single-use state: 503, not a 500.
+    let r = env.get("/oauth/github").await;
+    assert_eq!(r.status, 503, "{:?}", r.json);
+    assert!(env.stderr_of("accounts-api").contains("rate limiter"));
+    env.redis.resume().unwrap();
+    assert_eq!(env.get("/oauth/github").await.status, 200);
+    env.assert_clean();
+}
