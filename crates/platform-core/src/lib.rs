@@ -6,6 +6,7 @@
 pub mod account;
 pub mod cors;
 pub mod error;
+pub mod order;
 pub mod page;
 pub mod path;
 pub mod product;
