@@ -542,3 +542,34 @@ async fn sign_in_survives_a_redis_outage_and_provider_sign_in_says_so() {
     assert_eq!(env.get("/oauth/github").await.status, 200);
     env.assert_clean();
 }
+
+#[tokio::test]
+async fn refresh_tokens_and_sessions_end() {
+    // A refresh token lives refresh_token_ttl_secs after its rotation.
+    let env = TestEnv::start_with(&[("refresh_token_ttl_secs", "2")]).await;
+    assert_eq!(register(&env, "brief@example.com").await.status, 201);
+    let session = login(&env, "brief@example.com", PASSWORD).await;
+    let r = refresh(&env, str_of(&session.json, "refresh_token")).await;
+    assert_eq!(r.status, 200, "fresh: {:?}", r.json);
+    let newest = str_of(&r.json, "refresh_token").to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(refresh(&env, &newest).await.status, 401, "expired token");
+    env.assert_clean();
+    drop(env);
+
+    // A session (family) ends session_max_age_secs after sign-in, however
+    // recently its token was rotated.
+    let env = TestEnv::start_with(&[("session_max_age_secs", "4")]).await;
+    assert_eq!(register(&env, "brief@example.com").await.status, 201);
+    let session = login(&env, "brief@example.com", PASSWORD).await;
+    let mut token = str_of(&session.json, "refresh_token").to_string();
+    for _ in 0..2 {
+        let r = refresh(&env, &token).await;
+        assert_eq!(r.status, 200, "within the session: {:?}", r.json);
+        token = str_of(&r.json, "refresh_token").to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(refresh(&env, &token).await.status, 401, "session over");
+    env.assert_clean();
+}
