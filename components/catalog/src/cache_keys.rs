@@ -11,16 +11,10 @@
 
 use platform_core::product::ProductId;
 
-/// Product and list entries live 10 minutes (the seed's TTL).
-pub const TTL_SECS: i64 = 600;
-
-pub const LIST_VERSION: &str = "catalog:list-version";
-
-/// What a deleted product's key holds until it expires.
-pub const TOMBSTONE: &[u8] = b"deleted";
+pub use component_support::product_cache::{LIST_VERSION, TOMBSTONE, TTL_SECS};
 
 pub fn product(id: ProductId) -> String {
-    format!("catalog:product:{}", id.get())
+    component_support::product_cache::key(id.get())
 }
 
 /// A list page's key is `LIST_PREFIX` + version + `page_suffix(…)` (the list

@@ -1,34 +1,13 @@
 //! The catalog's cache format, versioned: an entry written by another
-//! release (a rolling deploy runs two) is a miss, never a misread.
+//! release (a rolling deploy runs two) is a miss, never a misread. Product
+//! entries are `component_support::product_cache`'s (the orders service
+//! writes them too); pages and the list script are the catalog's own.
 
+use component_support::product_cache::{CachedProduct, VERSION};
 use serde::{Deserialize, Serialize};
 
 use crate::exports::shop::platform::catalog::Product;
 use crate::store::Stored;
-
-/// Bump when the fields below change meaning or shape.
-pub const VERSION: u32 = 1;
-
-#[derive(Serialize, Deserialize)]
-pub struct CachedProduct {
-    v: u32,
-    /// The row version: a write-through keeps the highest.
-    version: i64,
-    id: i64,
-    name: String,
-    description: String,
-    price: i64,
-    stock: i32,
-    created_at: String,
-    updated_at: String,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct CachedPage {
-    v: u32,
-    products: Vec<CachedProduct>,
-    total: u64,
-}
 
 impl From<&Stored> for CachedProduct {
     fn from(s: &Stored) -> CachedProduct {
@@ -47,50 +26,34 @@ impl From<&Stored> for CachedProduct {
     }
 }
 
-impl From<CachedProduct> for Product {
-    fn from(c: CachedProduct) -> Product {
-        Product {
-            id: c.id,
-            name: c.name,
-            description: c.description,
-            price: c.price,
-            stock: c.stock,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
+fn to_product(c: CachedProduct) -> Product {
+    Product {
+        id: c.id,
+        name: c.name,
+        description: c.description,
+        price: c.price,
+        stock: c.stock,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
     }
 }
 
 /// Encodes a product for the cache.
 pub fn product(p: &Stored) -> Option<Vec<u8>> {
-    serde_json::to_vec(&CachedProduct::from(p)).ok()
+    CachedProduct::from(p).encode()
 }
 
 /// Decodes a cached product; another version or shape is a miss.
 pub fn read_product(bytes: &[u8]) -> Option<Product> {
-    serde_json::from_slice::<CachedProduct>(bytes)
-        .ok()
-        .filter(|c| c.v == VERSION)
-        .map(Product::from)
+    CachedProduct::decode(bytes).map(to_product)
 }
 
-/// A writer's `SET` that only replaces an older entry: KEYS[1] = the
-/// product key; ARGV = the entry, its row version, the TTL, the tombstone.
-/// A tombstone is never replaced (a deleted product stays deleted); an
-/// entry of the same or a higher version is kept. Returns 1 if it wrote.
-pub const WRITE_NEWER_LUA: &str = r#"
-local current = redis.call('GET', KEYS[1])
-if current then
-  if current == ARGV[4] then return 0 end
-  local ok, entry = pcall(cjson.decode, current)
-  if ok and type(entry) == 'table' and tonumber(entry.version)
-     and tonumber(entry.version) >= tonumber(ARGV[2]) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-return 1
-"#;
+#[derive(Serialize, Deserialize)]
+struct CachedPage {
+    v: u32,
+    products: Vec<CachedProduct>,
+    total: u64,
+}
 
 pub fn page(products: &[Stored], total: u64) -> Option<Vec<u8>> {
     serde_json::to_vec(&CachedPage {
@@ -109,7 +72,7 @@ pub fn read_page(bytes: &[u8]) -> Option<(Vec<Product>, u64)> {
         return None;
     }
     Some((
-        page.products.into_iter().map(Product::from).collect(),
+        page.products.into_iter().map(to_product).collect(),
         page.total,
     ))
 }

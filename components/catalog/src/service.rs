@@ -3,6 +3,7 @@
 use component_support::cache::Cache;
 use component_support::config::var;
 use component_support::db::Db;
+use component_support::product_cache::{self, CachedProduct, Entry};
 use component_support::wit::types::{Client, PageInfo, PageRequest};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductId};
@@ -166,22 +167,11 @@ pub fn create(input: &NewProduct) -> Result<Product, ServiceError> {
 
 pub fn update(id: ProductId, input: &NewProduct) -> Result<Product, ServiceError> {
     let stored = store::update(&db()?, id, input)?.ok_or_else(|| not_found(id))?;
-    let mut cache = cache()?;
-    if let Some(bytes) = cached::product(&stored) {
-        // Newer wins: a racing writer that committed later keeps its entry,
-        // and a delete's tombstone is never replaced.
-        cache.eval(
-            cached::WRITE_NEWER_LUA,
-            &cache_keys::product(id),
-            &[
-                &bytes,
-                stored.version.to_string().as_bytes(),
-                TTL_SECS.to_string().as_bytes(),
-                cache_keys::TOMBSTONE,
-            ],
-        );
-    }
-    cache.incr(cache_keys::LIST_VERSION);
+    // The entry newer-wins and the list version, in one round trip.
+    let entries: Vec<Entry> = Entry::product(&CachedProduct::from(&stored))
+        .into_iter()
+        .collect();
+    product_cache::write_through(&mut cache()?, &[cache_keys::LIST_VERSION], &entries, None);
     Ok(stored.product)
 }
 

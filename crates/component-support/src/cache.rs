@@ -151,6 +151,21 @@ impl Cache {
         }
     }
 
+    /// `PUBLISH`: true when Redis took it. A lost publish is not lost work:
+    /// the outbox row stays unacknowledged and the relay publishes it again.
+    pub fn publish(&mut self, channel: &str, payload: &[u8]) -> bool {
+        let Some(conn) = self.conn() else {
+            return false;
+        };
+        match conn.publish(channel, &payload.to_vec()) {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed("PUBLISH", e);
+                false
+            }
+        }
+    }
+
     pub fn incr(&mut self, key: &str) {
         let Some(conn) = self.conn() else { return };
         if let Err(e) = conn.incr(key) {

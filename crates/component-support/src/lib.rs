@@ -8,5 +8,6 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod log;
+pub mod product_cache;
 pub mod random;
 pub mod wit;

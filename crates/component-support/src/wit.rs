@@ -22,6 +22,7 @@ impl From<ServiceError> for Error {
             ServiceError::Forbidden(m) => Error::Forbidden(m),
             ServiceError::NotFound(m) => Error::NotFound(m),
             ServiceError::Conflict(m) => Error::Conflict(m),
+            ServiceError::Unprocessable(m) => Error::Unprocessable(m),
             ServiceError::RateLimited(r) => Error::RateLimited(types::RateLimit {
                 policy: r.policy,
                 capacity: r.capacity,
@@ -29,6 +30,7 @@ impl From<ServiceError> for Error {
                 retry_after_secs: r.retry_after_secs,
             }),
             ServiceError::Unavailable(m) => Error::Unavailable(m),
+            ServiceError::BadGateway(m) => Error::BadGateway(m),
             ServiceError::Internal(m) => Error::Internal(m),
         }
     }
@@ -42,6 +44,7 @@ impl From<Error> for ServiceError {
             Error::Forbidden(m) => ServiceError::Forbidden(m),
             Error::NotFound(m) => ServiceError::NotFound(m),
             Error::Conflict(m) => ServiceError::Conflict(m),
+            Error::Unprocessable(m) => ServiceError::Unprocessable(m),
             Error::RateLimited(r) => ServiceError::RateLimited(RateLimit {
                 policy: r.policy,
                 capacity: r.capacity,
@@ -49,6 +52,7 @@ impl From<Error> for ServiceError {
                 retry_after_secs: r.retry_after_secs,
             }),
             Error::Unavailable(m) => ServiceError::Unavailable(m),
+            Error::BadGateway(m) => ServiceError::BadGateway(m),
             Error::Internal(m) => ServiceError::Internal(m),
         }
     }

@@ -58,8 +58,10 @@ impl HttpError {
                 ServiceError::Forbidden(_) => 403,
                 ServiceError::NotFound(_) => 404,
                 ServiceError::Conflict(_) => 409,
+                ServiceError::Unprocessable(_) => 422,
                 ServiceError::RateLimited(_) => 429,
                 ServiceError::Unavailable(_) => 503,
+                ServiceError::BadGateway(_) => 502,
                 ServiceError::Internal(_) => 500,
             },
             HttpError::NoRoute => 404,
@@ -78,7 +80,9 @@ impl HttpError {
                 | ServiceError::Forbidden(m)
                 | ServiceError::NotFound(m)
                 | ServiceError::Conflict(m)
-                | ServiceError::Unavailable(m) => m.clone(),
+                | ServiceError::Unprocessable(m)
+                | ServiceError::Unavailable(m)
+                | ServiceError::BadGateway(m) => m.clone(),
                 ServiceError::RateLimited(_) => RATE_LIMITED.to_string(),
                 ServiceError::Internal(_) => "Internal server error".to_string(),
             },

@@ -26,8 +26,13 @@ pub enum ServiceError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// 422: well-formed, but it contradicts an earlier request (an
+    /// `Idempotency-Key` reused for another body).
+    Unprocessable(String),
     RateLimited(RateLimit),
     Unavailable(String),
+    /// 502: an upstream (the payment provider) answered with an error.
+    BadGateway(String),
     Internal(String),
 }
 

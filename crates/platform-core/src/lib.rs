@@ -6,9 +6,11 @@
 pub mod account;
 pub mod cors;
 pub mod error;
+pub mod event;
 pub mod order;
 pub mod page;
 pub mod path;
+pub mod payment;
 pub mod product;
 pub mod rate_limit;
 pub mod route;

@@ -6,8 +6,33 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::path::parse_id;
 use crate::product::ProductId;
 use crate::ServiceError;
+
+/// A checked order id (a positive integer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderId(i64);
+
+impl OrderId {
+    /// Parses a path segment; anything but a positive integer is a 400.
+    pub fn parse(segment: &str) -> Result<OrderId, ServiceError> {
+        parse_id(segment, "order id").map(OrderId)
+    }
+
+    /// Checks an id received as a number (a body field, another component).
+    pub fn new(id: i64) -> Result<OrderId, ServiceError> {
+        if id >= 1 {
+            Ok(OrderId(id))
+        } else {
+            Err(ServiceError::invalid("order id must be a positive integer"))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
 
 /// Lines per order (after merging one product's lines).
 pub const MAX_LINES: usize = 100;

@@ -4,6 +4,7 @@
 //! routes of its [`Group`]; `spin.toml` sends each group's paths to it.
 
 use crate::account::OAuthProvider;
+use crate::order::OrderId;
 use crate::product::ProductId;
 use crate::ServiceError;
 
@@ -16,6 +17,10 @@ pub enum Group {
     Products,
     /// `accounts-api`: sign-up, sign-in, sessions, composed with users.
     Accounts,
+    /// `orders-api`: `/order…`, composed with the orders service.
+    Orders,
+    /// `payments-api`: `/payment…`, composed with the payments service.
+    Payments,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +40,12 @@ pub enum Route {
     Me,
     OAuthStart(OAuthProvider),
     OAuthCallback(OAuthProvider),
+    CreateOrder,
+    ListOrders,
+    GetOrder(OrderId),
+    GetPayment(OrderId),
+    InitiatePayment,
+    PaymentWebhook,
 }
 
 /// Why a request matched no route.
@@ -138,6 +149,34 @@ const TABLE: &[Entry] = &[
             Ok(Route::OAuthCallback(OAuthProvider::parse(p[0])?))
         })],
     },
+    Entry {
+        template: "/order",
+        group: Group::Orders,
+        methods: &[
+            ("GET", |_| Ok(Route::ListOrders)),
+            ("POST", |_| Ok(Route::CreateOrder)),
+        ],
+    },
+    Entry {
+        template: "/order/{id}",
+        group: Group::Orders,
+        methods: &[("GET", |p| Ok(Route::GetOrder(OrderId::parse(p[0])?)))],
+    },
+    Entry {
+        template: "/payment/order/{order_id}",
+        group: Group::Payments,
+        methods: &[("GET", |p| Ok(Route::GetPayment(OrderId::parse(p[0])?)))],
+    },
+    Entry {
+        template: "/payment/initiate",
+        group: Group::Payments,
+        methods: &[("POST", |_| Ok(Route::InitiatePayment))],
+    },
+    Entry {
+        template: "/payment/webhook",
+        group: Group::Payments,
+        methods: &[("POST", |_| Ok(Route::PaymentWebhook))],
+    },
 ];
 
 /// Path segments without empty ones; a trailing slash is ignored.
@@ -214,6 +253,10 @@ impl Route {
             | Route::Me
             | Route::OAuthStart(_)
             | Route::OAuthCallback(_) => Group::Accounts,
+            Route::CreateOrder | Route::ListOrders | Route::GetOrder(_) => Group::Orders,
+            Route::GetPayment(_) | Route::InitiatePayment | Route::PaymentWebhook => {
+                Group::Payments
+            }
         }
     }
 
@@ -291,6 +334,7 @@ mod tests {
         for (method, template, group) in Route::all() {
             let path = template
                 .replace("{id}", "1")
+                .replace("{order_id}", "1")
                 .replace("{provider}", "github");
             let m = Route::parse(method, &path).unwrap();
             assert_eq!(m.template, template);

@@ -1,0 +1,52 @@
+//! The orders service as a library component: it exports
+//! `shop:platform/orders` and is composed into `orders-api` (the routes)
+//! and `payment-updated-worker` (the saga's compensation) by Spin.
+
+mod cached;
+mod service;
+mod store;
+
+wit_bindgen::generate!({
+    world: "orders-service",
+    path: "../../wit",
+    with: { "shop:platform/types@0.1.0": component_support::wit::types },
+});
+
+use component_support::wit::types::{Error, Event, PageRequest};
+use exports::shop::platform::orders::{Guest, ItemRequest, Order, OrderPage};
+use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
+
+struct Orders;
+
+impl Guest for Orders {
+    fn create_order(
+        user_id: i64,
+        items: Vec<ItemRequest>,
+        idempotency_key: Option<String>,
+    ) -> Result<Order, Error> {
+        // The service checks its own input: callers other than the edge exist.
+        let request = OrderRequest::new(
+            items
+                .iter()
+                .map(|i| (i.product_id, i64::from(i.quantity))),
+        )?;
+        let key = idempotency_key
+            .map(|k| IdempotencyKey::parse(&k))
+            .transpose()?;
+        Ok(service::create(user_id, &request, key.as_ref())?)
+    }
+
+    fn list_orders(user_id: i64, page: PageRequest) -> Result<OrderPage, Error> {
+        Ok(service::list(user_id, page)?)
+    }
+
+    fn get_order(user_id: i64, order_id: i64) -> Result<Order, Error> {
+        Ok(service::get(user_id, OrderId::new(order_id)?)?)
+    }
+
+    fn apply_payment_event(event: Event) -> Result<(), Error> {
+        Ok(service::apply_payment_event(&event)?)
+    }
+}
+
+export!(Orders);

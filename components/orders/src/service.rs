@@ -1,0 +1,190 @@
+//! Cache-aside around the store, and what each committed change tells the
+//! cache (and the saga) afterwards.
+
+use component_support::cache::Cache;
+use component_support::config::var;
+use component_support::db::Db;
+use component_support::product_cache::{self, Entry};
+use component_support::wit::types::{Event, PageInfo, PageRequest};
+use platform_core::event::{self, Event as SagaEvent};
+use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
+use platform_core::page::Page;
+use platform_core::ServiceError;
+use spin_sdk::redis::RedisResult;
+
+use crate::cached::{self, LIST_TTL_SECS, ORDER_TTL_SECS};
+use crate::exports::shop::platform::orders::{Order, OrderPage};
+use crate::store::{self, Created, Stored};
+
+fn db() -> Result<Db, ServiceError> {
+    Db::open(&var("database_url")?)
+}
+
+fn cache() -> Result<Cache, ServiceError> {
+    Ok(Cache::new(var("redis_url")?))
+}
+
+fn not_found(id: OrderId) -> ServiceError {
+    ServiceError::not_found(format!("Order {} not found", id.get()))
+}
+
+pub fn create(
+    user_id: i64,
+    request: &OrderRequest,
+    key: Option<&IdempotencyKey>,
+) -> Result<Order, ServiceError> {
+    match store::create(&db()?, user_id, request, key)? {
+        Created::New {
+            order,
+            event,
+            products,
+        } => {
+            // Committed: the stock moved (entries written through, newer
+            // wins), the user's lists and the catalog's pages changed, and
+            // the event goes out — all in one round trip.
+            let entries: Vec<Entry> = products.iter().filter_map(Entry::product).collect();
+            let list_key = cached::list_version_key(user_id);
+            let done = product_cache::write_through(
+                &mut cache()?,
+                &[product_cache::LIST_VERSION, &list_key],
+                &entries,
+                Some((event::ORDER_CREATED, &event)),
+            );
+            if !done {
+                component_support::log::warn(
+                    "order.created not published now; the relay re-publishes it",
+                    &format!("order {}", order.id),
+                );
+            }
+            Ok(order)
+        }
+        Created::Replayed(id) => get(user_id, id),
+        Created::KeyMismatch => Err(ServiceError::Unprocessable(
+            "Idempotency-Key was already used with a different order".to_string(),
+        )),
+        Created::UnknownProduct(id) => {
+            Err(ServiceError::not_found(format!("Product {id} not found")))
+        }
+        Created::OutOfStock { product_id, name } => Err(ServiceError::conflict(format!(
+            "Not enough stock for product {product_id} ({name})"
+        ))),
+    }
+}
+
+pub fn get(user_id: i64, id: OrderId) -> Result<Order, ServiceError> {
+    let mut cache = cache()?;
+    let key = cached::order_key(user_id, id.get());
+    if let Some(order) = cache
+        .get(&key)
+        .and_then(|b| cached::read_order(&b, user_id))
+    {
+        return Ok(order);
+    }
+    let stored = store::get(&db()?, user_id, id)?.ok_or_else(|| not_found(id))?;
+    if let Some(bytes) = cached::order(&stored) {
+        cache.fill(&key, &bytes, ORDER_TTL_SECS);
+    }
+    Ok(stored.order)
+}
+
+pub fn list(user_id: i64, req: PageRequest) -> Result<OrderPage, ServiceError> {
+    let page = Page::new(req.page, req.page_size)?;
+    let mut cache = cache()?;
+    let suffix = cached::list_suffix(page.page, page.page_size);
+    let prefix = cached::list_prefix(user_id);
+    let reply = cache.eval_values(
+        cached::LIST_READ_LUA,
+        &[&cached::list_version_key(user_id)],
+        &[prefix.as_bytes(), suffix.as_bytes()],
+    );
+    let (version, entry) = match reply.as_deref() {
+        Some([RedisResult::Binary(v), RedisResult::Binary(e)]) => {
+            (String::from_utf8_lossy(v).into_owned(), Some(e.clone()))
+        }
+        _ => ("0".to_string(), None),
+    };
+    let hit = entry
+        .filter(|e| !e.is_empty())
+        .and_then(|e| cached::read_page(&e, user_id));
+    let (orders, total) = match hit {
+        Some(hit) => hit,
+        None => {
+            let (rows, total) = store::list(&db()?, user_id, page.limit(), page.offset())?;
+            if let Some(bytes) = cached::page(&rows, total) {
+                let key = format!("{prefix}{version}{suffix}");
+                cache.fill(&key, &bytes, LIST_TTL_SECS);
+            }
+            (rows.into_iter().map(|s| s.order).collect(), total)
+        }
+    };
+    Ok(OrderPage {
+        orders,
+        info: PageInfo {
+            total,
+            page: page.page,
+            page_size: page.page_size,
+        },
+    })
+}
+
+/// The saga's `payment.updated` step. Idempotent per event id; the
+/// consumer's acknowledgement commits with the effect.
+pub fn apply_payment_event(event: &Event) -> Result<(), ServiceError> {
+    let parsed = SagaEvent::parse(event.payload.as_bytes())?;
+    if parsed.kind != event::EventKind::PaymentUpdated {
+        return Err(ServiceError::invalid("not a payment.updated event"));
+    }
+    let status = parsed
+        .payment_status()
+        .ok_or_else(|| ServiceError::invalid("payment.updated needs a status"))?;
+    let db = db()?;
+    let consumed =
+        store::consume_payment_updated(&db, &parsed.event_id, parsed.order_id, status.as_str())?;
+    let changed = matches!(consumed.outcome.as_str(), "released" | "updated");
+    if let (true, Some(user_id)) = (changed, consumed.user_id) {
+        // The order's new entry newer-wins (a slow reader's older row cannot
+        // replace it), the user's lists retired, released stock written.
+        let mut entries: Vec<Entry> = consumed
+            .released
+            .iter()
+            .filter_map(Entry::product)
+            .collect();
+        if let Some(stored) = store::get(&db, user_id, parsed.order_id)? {
+            entries.extend(order_entry(user_id, &stored));
+        }
+        let list_key = cached::list_version_key(user_id);
+        let mut bump = vec![list_key.as_str()];
+        if !consumed.released.is_empty() {
+            bump.push(product_cache::LIST_VERSION);
+        }
+        product_cache::write_through(&mut cache()?, &bump, &entries, None);
+    }
+    component_support::log::line(&Applied {
+        level: "info",
+        msg: "payment.updated applied",
+        event_id: &parsed.event_id,
+        order_id: parsed.order_id.get(),
+        outcome: &consumed.outcome,
+        released_products: consumed.released.len(),
+    });
+    Ok(())
+}
+
+fn order_entry(user_id: i64, stored: &Stored) -> Option<Entry> {
+    Some(Entry {
+        key: cached::order_key(user_id, stored.order.id),
+        bytes: cached::order(stored)?,
+        version: stored.version,
+        ttl_secs: ORDER_TTL_SECS,
+    })
+}
+
+#[derive(serde::Serialize)]
+struct Applied<'a> {
+    level: &'a str,
+    msg: &'a str,
+    event_id: &'a str,
+    order_id: i64,
+    outcome: &'a str,
+    released_products: usize,
+}

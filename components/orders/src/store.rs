@@ -1,0 +1,297 @@
+//! The orders' SQL: every change is one call of a function of migration V9.
+
+use component_support::db::{self, Db, Row};
+use component_support::product_cache::{CachedProduct, VERSION as PRODUCT_VERSION};
+use component_support::wit::types::OrderStatus;
+use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
+use platform_core::ServiceError;
+use serde::Deserialize;
+use spin_sdk::pg4::{DbValue, ParameterValue};
+
+use crate::exports::shop::platform::orders::{Order, OrderItem};
+
+/// An order and its row version (for newer-wins cache writes).
+pub struct Stored {
+    pub order: Order,
+    pub version: i64,
+}
+
+pub fn status_text(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Pending => "pending",
+        OrderStatus::Paid => "paid",
+        OrderStatus::Failed => "failed",
+        OrderStatus::Expired => "expired",
+        OrderStatus::Cancelled => "cancelled",
+    }
+}
+
+pub fn status_from_text(s: &str) -> Option<OrderStatus> {
+    Some(match s {
+        "pending" => OrderStatus::Pending,
+        "paid" => OrderStatus::Paid,
+        "failed" => OrderStatus::Failed,
+        "expired" => OrderStatus::Expired,
+        "cancelled" => OrderStatus::Cancelled,
+        _ => return None,
+    })
+}
+
+/// The columns of an order with its items as JSON (one query, no N+1).
+const COLUMNS: &str = "o.id, o.user_id, o.total_price, o.status, o.created_at, o.updated_at, \
+     o.version, (SELECT coalesce(json_agg(json_build_array(i.id, i.product_id, i.quantity, \
+     i.price) ORDER BY i.product_id), '[]')::text FROM order_items i WHERE i.order_id = o.id)";
+
+impl TryFrom<&Row> for Stored {
+    type Error = ServiceError;
+
+    fn try_from(row: &Row) -> Result<Stored, ServiceError> {
+        let status = db::text(row, 3)?;
+        let items: Vec<(i64, i64, i32, i64)> = serde_json::from_str(&db::text(row, 7)?)
+            .map_err(|e| ServiceError::internal(format!("order items: {e}")))?;
+        Ok(Stored {
+            order: Order {
+                id: db::int64(row, 0)?,
+                user_id: db::int64(row, 1)?,
+                total_price: db::int64(row, 2)?,
+                status: status_from_text(&status)
+                    .ok_or_else(|| ServiceError::internal(format!("order status {status}")))?,
+                order_items: items
+                    .into_iter()
+                    .map(|(id, product_id, quantity, price)| OrderItem {
+                        id,
+                        product_id,
+                        quantity,
+                        price,
+                    })
+                    .collect(),
+                created_at: db::timestamp(row, 4)?,
+                updated_at: db::timestamp(row, 5)?,
+            },
+            version: db::int64(row, 6)?,
+        })
+    }
+}
+
+/// The caller's order; `None` when unknown or another user's.
+pub fn get(db: &Db, user_id: i64, id: OrderId) -> Result<Option<Stored>, ServiceError> {
+    let sql = format!("SELECT {COLUMNS} FROM orders o WHERE o.id = $1 AND o.user_id = $2");
+    let rs = db.query(
+        &sql,
+        &[
+            ParameterValue::Int64(id.get()),
+            ParameterValue::Int64(user_id),
+        ],
+    )?;
+    rs.rows.first().map(|r| Stored::try_from(&r[..])).transpose()
+}
+
+/// A page of the user's orders, newest first, and how many they have.
+pub fn list(
+    db: &Db,
+    user_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Stored>, u64), ServiceError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, count(*) OVER () FROM orders o WHERE o.user_id = $1 \
+         ORDER BY o.created_at DESC, o.id DESC LIMIT $2 OFFSET $3"
+    );
+    let rs = db.query(
+        &sql,
+        &[
+            ParameterValue::Int64(user_id),
+            ParameterValue::Int64(limit),
+            ParameterValue::Int64(offset),
+        ],
+    )?;
+    let orders = rs
+        .rows
+        .iter()
+        .map(|r| Stored::try_from(&r[..]))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = match rs.rows.first() {
+        Some(row) => db::int64(row, 8)?,
+        None if offset > 0 => {
+            let rs = db.query(
+                "SELECT count(*) FROM orders WHERE user_id = $1",
+                &[ParameterValue::Int64(user_id)],
+            )?;
+            rs.rows
+                .first()
+                .map(|r| db::int64(r, 0))
+                .transpose()?
+                .unwrap_or(0)
+        }
+        None => 0,
+    };
+    Ok((orders, u64::try_from(total).unwrap_or(0)))
+}
+
+/// What `create_order` did.
+pub enum Created {
+    /// The new order (from the event payload), its event, and the
+    /// products whose stock moved.
+    New {
+        order: Order,
+        event: String,
+        products: Vec<CachedProduct>,
+    },
+    /// The key's earlier order.
+    Replayed(OrderId),
+    KeyMismatch,
+    UnknownProduct(i64),
+    OutOfStock { product_id: i64, name: String },
+}
+
+/// The `order.created` payload (V9), enough to answer without a read.
+#[derive(Deserialize)]
+struct CreatedEvent {
+    order_id: i64,
+    user_id: i64,
+    total_price: i64,
+    items: Vec<EventItem>,
+    occurred_at: String,
+}
+
+#[derive(Deserialize)]
+struct EventItem {
+    id: i64,
+    product_id: i64,
+    quantity: i32,
+    price: i64,
+}
+
+pub fn create(
+    db: &Db,
+    user_id: i64,
+    request: &OrderRequest,
+    key: Option<&IdempotencyKey>,
+) -> Result<Created, ServiceError> {
+    let lines = request.lines();
+    let rs = db.query(
+        "SELECT outcome, order_id, product_id, stock, version, event, name, description, \
+         price, created_at, updated_at FROM create_order($1, $2, $3, $4, $5)",
+        &[
+            ParameterValue::Int64(user_id),
+            ParameterValue::ArrayInt64(lines.iter().map(|l| Some(l.product_id.get())).collect()),
+            ParameterValue::ArrayInt32(lines.iter().map(|l| Some(l.quantity)).collect()),
+            key.map_or(ParameterValue::DbNull, |k| {
+                ParameterValue::Str(k.as_str().to_string())
+            }),
+            ParameterValue::Str(request.fingerprint()),
+        ],
+    )?;
+    let first = rs
+        .rows
+        .first()
+        .ok_or_else(|| ServiceError::internal("create_order returned no row"))?;
+    match db::text(first, 0)?.as_str() {
+        "created" => {
+            let event = db::text(first, 5)?;
+            let e: CreatedEvent = serde_json::from_str(&event)
+                .map_err(|e| ServiceError::internal(format!("order.created payload: {e}")))?;
+            let order = Order {
+                id: e.order_id,
+                user_id: e.user_id,
+                total_price: e.total_price,
+                status: OrderStatus::Pending,
+                order_items: e
+                    .items
+                    .into_iter()
+                    .map(|i| OrderItem {
+                        id: i.id,
+                        product_id: i.product_id,
+                        quantity: i.quantity,
+                        price: i.price,
+                    })
+                    .collect(),
+                created_at: e.occurred_at.clone(),
+                updated_at: e.occurred_at,
+            };
+            let products = rs
+                .rows
+                .iter()
+                .map(|r| product_row(&r[..], 2, 6))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Created::New {
+                order,
+                event,
+                products,
+            })
+        }
+        "replayed" => Ok(Created::Replayed(OrderId::new(db::int64(first, 1)?)?)),
+        "key_mismatch" => Ok(Created::KeyMismatch),
+        "unknown_product" => Ok(Created::UnknownProduct(db::int64(first, 2)?)),
+        "out_of_stock" => Ok(Created::OutOfStock {
+            product_id: db::int64(first, 2)?,
+            name: db::text(first, 6)?,
+        }),
+        other => Err(ServiceError::internal(format!(
+            "create_order outcome {other}"
+        ))),
+    }
+}
+
+/// A product row returned by a function of V9: id, stock, version from
+/// column `at`; name, description, price, created_at, updated_at from `rest`.
+fn product_row(row: &Row, at: usize, rest: usize) -> Result<CachedProduct, ServiceError> {
+    Ok(CachedProduct {
+        v: PRODUCT_VERSION,
+        id: db::int64(row, at)?,
+        stock: db::int32(row, at + 1)?,
+        version: db::int64(row, at + 2)?,
+        name: db::text(row, rest)?,
+        description: db::text(row, rest + 1)?,
+        price: db::int64(row, rest + 2)?,
+        created_at: db::timestamp(row, rest + 3)?,
+        updated_at: db::timestamp(row, rest + 4)?,
+    })
+}
+
+/// What the `payment.updated` consumer did.
+pub struct Consumed {
+    pub outcome: String,
+    pub user_id: Option<i64>,
+    /// Products whose reserved stock came back.
+    pub released: Vec<CachedProduct>,
+}
+
+pub fn consume_payment_updated(
+    db: &Db,
+    event_id: &str,
+    order: OrderId,
+    payment_status: &str,
+) -> Result<Consumed, ServiceError> {
+    let rs = db.query(
+        "SELECT outcome, user_id, product_id, stock, version, name, description, price, \
+         created_at, updated_at FROM consume_payment_updated($1::text::uuid, $2, $3)",
+        &[
+            ParameterValue::Str(event_id.to_string()),
+            ParameterValue::Int64(order.get()),
+            ParameterValue::Str(payment_status.to_string()),
+        ],
+    )?;
+    let first = rs
+        .rows
+        .first()
+        .ok_or_else(|| ServiceError::internal("consume_payment_updated returned no row"))?;
+    let outcome = db::text(first, 0)?;
+    let user_id = match first.get(1) {
+        Some(DbValue::DbNull) | None => None,
+        _ => Some(db::int64(first, 1)?),
+    };
+    let released = if outcome == "released" {
+        rs.rows
+            .iter()
+            .map(|r| product_row(&r[..], 2, 5))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(Consumed {
+        outcome,
+        user_id,
+        released,
+    })
+}

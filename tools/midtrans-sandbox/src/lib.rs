@@ -1,0 +1,305 @@
+//! A local Midtrans payment gateway: one HTTP server answering Midtrans's
+//! real paths (Snap `POST /snap/v1/transactions`, Core API
+//! `GET /v2/{order_id}/status`, the Snap redirection page), so the app reaches
+//! it through its production code with only the base URLs changed. Paying,
+//! denying or expiring on the page (or `POST /simulate/{order_id}`) sends
+//! the signed HTTP notification Midtrans would send, retried like Midtrans.
+
+mod api;
+mod notify;
+mod page;
+mod stamps;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha512};
+
+use stamps::{hex, jakarta_now};
+
+pub const MERCHANT_ID: &str = "SANDBOX";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The key the app signs in with (Basic auth) and notifications are signed with.
+    pub server_key: String,
+    /// Where notifications go unless a transaction overrides it; empty: nowhere.
+    pub notification_url: String,
+    /// `127.0.0.1:0` for a free port.
+    pub listen: SocketAddr,
+    /// The base URL in `redirect_url`; `http://<bound addr>` by default.
+    pub public_base: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: String,
+    pub name: String,
+    /// Whole rupiah; Midtrans allows negative prices (discounts).
+    pub price: i64,
+    pub quantity: i64,
+}
+
+/// One Snap transaction as the sandbox records it.
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub order_id: String,
+    /// Whole rupiah.
+    pub gross_amount: i64,
+    pub items: Vec<Item>,
+    /// Name and email, for the payment page.
+    pub customer: String,
+    pub token: String,
+    pub transaction_id: String,
+    pub transaction_status: String,
+    pub fraud_status: Option<String>,
+    /// Jakarta time, `2026-12-02 13:00:00`, as Midtrans writes it.
+    pub transaction_time: String,
+    pub settlement_time: Option<String>,
+    pub va_number: String,
+    /// `callbacks.finish`: where the page sends the customer afterwards.
+    pub finish_url: Option<String>,
+    pub notification_url: String,
+}
+
+impl Transaction {
+    /// Midtrans's `status_code` for the transaction status.
+    pub fn status_code(&self) -> &'static str {
+        match self.transaction_status.as_str() {
+            "settlement" | "capture" | "refund" | "partial_refund" => "200",
+            "pending" => "201",
+            _ => "202",
+        }
+    }
+
+    /// `12345.00`: Midtrans writes amounts with two decimals, and signs them so.
+    pub fn gross_amount_text(&self) -> String {
+        format!("{}.00", self.gross_amount)
+    }
+
+    /// Whether the customer can no longer act on the payment page.
+    pub fn is_final(&self) -> bool {
+        let challenged = self.transaction_status == "capture"
+            && self.fraud_status.as_deref() == Some("challenge");
+        self.transaction_status != "pending" && !challenged
+    }
+
+    fn record(&mut self, transaction_status: &str, fraud_status: Option<&str>) {
+        self.transaction_status = transaction_status.to_string();
+        self.fraud_status = fraud_status.map(str::to_string);
+        if transaction_status == "settlement" && self.settlement_time.is_none() {
+            self.settlement_time = Some(jakarta_now());
+        }
+    }
+}
+
+/// The Midtrans signature: lowercase hex SHA-512 of
+/// order_id + status_code + gross_amount + server_key.
+pub fn signature(
+    order_id: &str,
+    status_code: &str,
+    gross_amount: &str,
+    server_key: &str,
+) -> String {
+    let mut hash = Sha512::new();
+    for part in [order_id, status_code, gross_amount, server_key] {
+        hash.update(part.as_bytes());
+    }
+    hex(&hash.finalize())
+}
+
+/// The full notification JSON Midtrans would POST for this transaction state
+/// (public so tests can build and tamper with bodies).
+pub fn notification_body(tx: &Transaction, server_key: &str) -> Value {
+    let status_code = tx.status_code();
+    let gross_amount = tx.gross_amount_text();
+    let mut body = json!({
+        "transaction_time": tx.transaction_time,
+        "transaction_status": tx.transaction_status,
+        "transaction_id": tx.transaction_id,
+        "status_message": "midtrans payment notification",
+        "status_code": status_code,
+        "signature_key": signature(&tx.order_id, status_code, &gross_amount, server_key),
+        "payment_type": "bank_transfer",
+        "order_id": tx.order_id,
+        "merchant_id": MERCHANT_ID,
+        "gross_amount": gross_amount,
+        "currency": "IDR",
+        "va_numbers": [{"bank": "bca", "va_number": tx.va_number}],
+    });
+    if let Some(fraud) = &tx.fraud_status {
+        body["fraud_status"] = json!(fraud);
+    }
+    if let Some(time) = &tx.settlement_time {
+        body["settlement_time"] = json!(time);
+    }
+    body
+}
+
+#[derive(Default)]
+struct State {
+    by_order: HashMap<String, Transaction>,
+    /// Snap token → order id.
+    tokens: HashMap<String, String>,
+    notifications: Vec<(String, u16)>,
+}
+
+struct Shared {
+    server_key: String,
+    notification_url: String,
+    public_base: String,
+    state: Mutex<State>,
+    client: reqwest::Client,
+    /// Set on Drop: pending notification retries give up.
+    stopped: AtomicBool,
+}
+
+impl Shared {
+    fn with_order<R>(&self, order_id: &str, f: impl FnOnce(&mut Transaction) -> R) -> Option<R> {
+        self.state.lock().unwrap().by_order.get_mut(order_id).map(f)
+    }
+
+    fn with_token<R>(&self, token: &str, f: impl FnOnce(&mut Transaction) -> R) -> Option<R> {
+        let mut state = self.state.lock().unwrap();
+        let order_id = state.tokens.get(token)?.clone();
+        state.by_order.get_mut(&order_id).map(f)
+    }
+}
+
+pub struct Sandbox {
+    /// `http://127.0.0.1:<port>`: both the Snap and the Core API base URL.
+    pub base: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shared.stopped.store(true, Ordering::Relaxed);
+        self.task.abort();
+    }
+}
+
+impl Sandbox {
+    /// Binds and serves on the current tokio runtime until dropped.
+    pub async fn start(config: Config) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        // A local fake never goes through a proxy from the environment.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let public_base = config.public_base.unwrap_or_else(|| base.clone());
+        let shared = Arc::new(Shared {
+            server_key: config.server_key,
+            notification_url: config.notification_url,
+            public_base: public_base.trim_end_matches('/').to_string(),
+            state: Mutex::default(),
+            client,
+            stopped: AtomicBool::new(false),
+        });
+        let serving = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let shared = serving.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(handle(shared, req).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Sandbox { base, shared, task })
+    }
+
+    /// The recorded `transaction_status` of an order.
+    pub fn status_of(&self, gateway_order_id: &str) -> Option<String> {
+        self.shared
+            .with_order(gateway_order_id, |tx| tx.transaction_status.clone())
+    }
+
+    /// A copy of the whole recorded transaction.
+    pub fn transaction(&self, gateway_order_id: &str) -> Option<Transaction> {
+        self.shared.with_order(gateway_order_id, |tx| tx.clone())
+    }
+
+    /// How many transactions Snap has created.
+    pub fn transactions(&self) -> usize {
+        self.shared.state.lock().unwrap().by_order.len()
+    }
+
+    /// Records a status WITHOUT notifying, so the status API can disagree
+    /// with what the app was told.
+    pub fn set_status(
+        &self,
+        gateway_order_id: &str,
+        transaction_status: &str,
+        fraud_status: Option<&str>,
+    ) {
+        self.shared
+            .with_order(gateway_order_id, |tx| {
+                tx.record(transaction_status, fraud_status)
+            })
+            .unwrap_or_else(|| panic!("no transaction {gateway_order_id}"));
+    }
+
+    /// One entry per delivery attempt (retries included): the order id and
+    /// the webhook's HTTP status, 0 when it could not be reached.
+    pub fn notifications_sent(&self) -> Vec<(String, u16)> {
+        self.shared.state.lock().unwrap().notifications.clone()
+    }
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: u16, body: Value) -> Reply {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("POST", ["snap", "v1", "transactions"]) => api::create(&shared, &headers, &body),
+        ("GET", ["v2", order_id, "status"]) => api::status(&shared, &headers, order_id),
+        ("POST", ["simulate", order_id]) => api::simulate(&shared, order_id, &body).await,
+        ("GET", ["snap", "v4", "redirection", token]) => page::show(&shared, token),
+        ("POST", ["snap", "v4", "redirection", token, action]) => {
+            page::act(&shared, token, action).await
+        }
+        _ => reply(
+            404,
+            json!({"status_code": "404", "status_message": "The requested resource is not found"}),
+        ),
+    }
+}

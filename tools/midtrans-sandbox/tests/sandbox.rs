@@ -1,0 +1,265 @@
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
+use midtrans_sandbox::{signature, Config, Sandbox};
+use serde_json::{json, Value};
+
+const KEY: &str = "SB-Mid-server-test";
+
+/// The shop's webhook: keeps every notification, answers `status`.
+#[derive(Clone)]
+struct Shop {
+    url: String,
+    bodies: Arc<Mutex<Vec<Value>>>,
+    status: Arc<AtomicU16>,
+}
+
+async fn receiver() -> Shop {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop = Shop {
+        url: format!("http://{}/payment/webhook", listener.local_addr().unwrap()),
+        bodies: Arc::default(),
+        status: Arc::new(AtomicU16::new(200)),
+    };
+    let serving = shop.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let shop = serving.clone();
+            let service = hyper::service::service_fn(move |req| receive(shop.clone(), req));
+            let connection = hyper::server::conn::http1::Builder::new();
+            tokio::spawn(connection.serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    shop
+}
+
+async fn receive(
+    shop: Shop,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    assert_eq!(req.headers()["content-type"], "application/json");
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    shop.bodies
+        .lock()
+        .unwrap()
+        .push(serde_json::from_slice(&body).unwrap());
+    let status = shop.status.load(Ordering::SeqCst);
+    Ok(hyper::Response::builder()
+        .status(status)
+        .body(Full::default())
+        .unwrap())
+}
+
+async fn start(notification_url: &str) -> Sandbox {
+    Sandbox::start(Config {
+        server_key: KEY.into(),
+        notification_url: notification_url.into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_base: None,
+    })
+    .await
+    .unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn snap_body(order_id: &str, finish: Option<&str>) -> Value {
+    let mut body = json!({
+        "transaction_details": {"order_id": order_id, "gross_amount": 12345},
+        "item_details": [
+            {"id": "7", "price": 5000, "quantity": 2, "name": "Kopi <tubruk>"},
+            {"id": "8", "price": 2345, "quantity": 1, "name": "Roti"},
+        ],
+        "customer_details": {"first_name": "Budi", "email": "budi@example.com"},
+        "expiry": {"unit": "hours", "duration": 24},
+    });
+    if let Some(finish) = finish {
+        body["callbacks"] = json!({"finish": finish});
+    }
+    body
+}
+
+/// Sends a request, answering its HTTP status and JSON body.
+async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn snap(sandbox: &Sandbox, key: &str, body: &Value) -> (u16, Value) {
+    let url = format!("{}/snap/v1/transactions", sandbox.base);
+    call(client().post(url).basic_auth(key, Some("")).json(body)).await
+}
+
+async fn status(sandbox: &Sandbox, order_id: &str) -> (u16, Value) {
+    let url = format!("{}/v2/{order_id}/status", sandbox.base);
+    call(client().get(url).basic_auth(KEY, Some(""))).await
+}
+
+/// `(transaction_status, status_code)` of a status answer or notification.
+fn state(body: &Value) -> (&str, &str) {
+    let field = |k| body[k].as_str().unwrap();
+    (field("transaction_status"), field("status_code"))
+}
+
+/// Presses a payment page button.
+async fn press(page_url: &str, action: &str) -> reqwest::Response {
+    client()
+        .post(format!("{page_url}/{action}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn page(url: &str) -> String {
+    let response = client().get(url).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
+fn assert_signed(body: &Value) {
+    let f = |k: &str| body[k].as_str().unwrap();
+    let expected = signature(f("order_id"), f("status_code"), f("gross_amount"), KEY);
+    assert_eq!(f("signature_key"), expected);
+}
+
+#[tokio::test]
+async fn snap_status_and_simulated_settlement() {
+    let shop = receiver().await;
+    let sandbox = start(&shop.url).await;
+
+    let (code, created) = snap(&sandbox, KEY, &snap_body("order-1", None)).await;
+    assert_eq!(code, 201, "{created}");
+    let token = created["token"].as_str().unwrap();
+    let redirect = format!("{}/snap/v4/redirection/{token}", sandbox.base);
+    assert_eq!(created["redirect_url"], redirect.as_str());
+
+    let (code, refused) = snap(&sandbox, "SB-Mid-server-bad", &snap_body("order-2", None)).await;
+    assert_eq!(code, 401);
+    let why = refused["error_messages"][0].as_str().unwrap();
+    assert!(why.contains("unauthorized"), "{why}");
+    let (code, refused) = snap(&sandbox, KEY, &snap_body("order-1", None)).await;
+    assert_eq!(code, 400);
+    assert_eq!(
+        refused["error_messages"][0],
+        "transaction_details.order_id sudah digunakan"
+    );
+    let mut wrong_sum = snap_body("order-3", None);
+    wrong_sum["transaction_details"]["gross_amount"] = json!(12000);
+    assert_eq!(snap(&sandbox, KEY, &wrong_sum).await.0, 400);
+    assert_eq!(sandbox.transactions(), 1);
+
+    let (code, pending) = status(&sandbox, "order-1").await;
+    assert_eq!((code, state(&pending)), (200, ("pending", "201")));
+    assert_eq!(pending["gross_amount"], "12345.00");
+    assert_signed(&pending);
+    assert_eq!(status(&sandbox, "order-404").await.0, 404);
+
+    let body = json!({"transaction_status": "settlement", "fraud_status": "accept"});
+    let url = format!("{}/simulate/order-1", sandbox.base);
+    let (code, simulated) = call(client().post(url).json(&body)).await;
+    assert_eq!((code, &simulated["webhook_status"]), (200, &json!(200)));
+    let received = shop.bodies.lock().unwrap().clone();
+    assert_eq!(received, vec![simulated["notification"].clone()]);
+    let note = &received[0];
+    assert_eq!(state(note), ("settlement", "200"));
+    assert_eq!(note["fraud_status"], "accept");
+    assert!(note["settlement_time"].is_string());
+    assert_signed(note);
+    assert_eq!(sandbox.notifications_sent(), vec![("order-1".into(), 200)]);
+
+    let (_, settled) = status(&sandbox, "order-1").await;
+    assert_eq!(state(&settled), ("settlement", "200"));
+    assert_eq!(settled["transaction_id"], note["transaction_id"]);
+    assert_eq!(sandbox.status_of("order-1").as_deref(), Some("settlement"));
+}
+
+#[tokio::test]
+async fn payment_page_pays_and_redirects_to_finish() {
+    let shop = receiver().await;
+    let sandbox = start(&shop.url).await;
+    let finish = "http://shop.test/orders/done?lang=id";
+    let (_, created) = snap(&sandbox, KEY, &snap_body("order-9", Some(finish))).await;
+    let page_url = created["redirect_url"].as_str().unwrap();
+
+    let html = page(page_url).await;
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Local Midtrans sandbox"));
+    assert!(html.contains("Rp 12.345") && html.contains("order-9") && html.contains("pending"));
+    assert!(html.contains("Kopi &lt;tubruk&gt;"), "escaped");
+    let token = created["token"].as_str().unwrap();
+    for action in ["pay", "deny", "expire"] {
+        let form =
+            format!("<form method=\"post\" action=\"/snap/v4/redirection/{token}/{action}\">");
+        assert!(html.contains(&form), "{action} button");
+    }
+
+    let paid = press(page_url, "pay").await;
+    assert_eq!(paid.status(), 303);
+    let query = "order_id=order-9&status_code=200&transaction_status=settlement";
+    let location = paid.headers()["location"].to_str().unwrap();
+    assert_eq!(location, format!("{finish}&{query}"));
+    let received = shop.bodies.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(state(&received[0]), ("settlement", "200"));
+    assert_eq!(received[0]["fraud_status"], "accept");
+    assert_signed(&received[0]);
+
+    // Final now: the page still renders, without buttons, and refuses them.
+    let html = page(page_url).await;
+    assert!(html.contains("settlement") && !html.contains("<form"));
+    let again = press(page_url, "deny").await;
+    assert_eq!(again.status(), 409);
+    let unknown = format!("{}/snap/v4/redirection/nope", sandbox.base);
+    assert_eq!(client().get(unknown).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn failed_notifications_are_retried_and_set_status_is_silent() {
+    let (shop, elsewhere) = (receiver().await, receiver().await);
+    let sandbox = start(&shop.url).await;
+    // Midtrans's per-transaction override sends this one elsewhere.
+    let override_urls = format!("{}, http://unused.test/", elsewhere.url);
+    let request = client()
+        .post(format!("{}/snap/v1/transactions", sandbox.base))
+        .basic_auth(KEY, Some(""))
+        .header("X-Override-Notification", override_urls)
+        .json(&snap_body("order-5", None));
+    let (code, created) = call(request).await;
+    assert_eq!(code, 201);
+    let page_url = created["redirect_url"].as_str().unwrap();
+
+    elsewhere.status.store(500, Ordering::SeqCst);
+    let denied = press(page_url, "deny").await;
+    assert_eq!(denied.status(), 200);
+    assert!(denied.text().await.unwrap().contains("HTTP 500"));
+    elsewhere.status.store(200, Ordering::SeqCst);
+    for _ in 0..40 {
+        if sandbox.notifications_sent().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let order = || "order-5".to_string();
+    assert_eq!(
+        sandbox.notifications_sent(),
+        vec![(order(), 500), (order(), 200)]
+    );
+    let received = elsewhere.bodies.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0], received[1], "a retry resends the same body");
+    assert_eq!(state(&received[0]), ("deny", "202"));
+    assert!(shop.bodies.lock().unwrap().is_empty());
+
+    sandbox.set_status("order-5", "settlement", Some("accept"));
+    assert_eq!(state(&status(&sandbox, "order-5").await.1).0, "settlement");
+    assert_eq!(sandbox.notifications_sent().len(), 2, "no notification");
+}
