@@ -17,24 +17,11 @@ pub struct Stored {
 }
 
 pub fn status_text(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Pending => "pending",
-        OrderStatus::Paid => "paid",
-        OrderStatus::Failed => "failed",
-        OrderStatus::Expired => "expired",
-        OrderStatus::Cancelled => "cancelled",
-    }
+    s.as_str()
 }
 
 pub fn status_from_text(s: &str) -> Option<OrderStatus> {
-    Some(match s {
-        "pending" => OrderStatus::Pending,
-        "paid" => OrderStatus::Paid,
-        "failed" => OrderStatus::Failed,
-        "expired" => OrderStatus::Expired,
-        "cancelled" => OrderStatus::Cancelled,
-        _ => return None,
-    })
+    platform_core::order::OrderStatus::parse(s).map(OrderStatus::from)
 }
 
 /// The columns of an order with its items as JSON (one query, no N+1).

@@ -11,3 +11,4 @@ pub mod log;
 pub mod product_cache;
 pub mod random;
 pub mod wit;
+pub mod worker;

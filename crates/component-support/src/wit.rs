@@ -57,3 +57,68 @@ impl From<Error> for ServiceError {
         }
     }
 }
+
+impl types::OrderStatus {
+    /// The API's and the database's name of the status.
+    pub fn as_str(self) -> &'static str {
+        platform_core::order::OrderStatus::from(self).as_str()
+    }
+}
+
+impl From<types::OrderStatus> for platform_core::order::OrderStatus {
+    fn from(s: types::OrderStatus) -> Self {
+        use platform_core::order::OrderStatus as S;
+        match s {
+            types::OrderStatus::Pending => S::Pending,
+            types::OrderStatus::Paid => S::Paid,
+            types::OrderStatus::Failed => S::Failed,
+            types::OrderStatus::Expired => S::Expired,
+            types::OrderStatus::Cancelled => S::Cancelled,
+        }
+    }
+}
+
+impl From<platform_core::order::OrderStatus> for types::OrderStatus {
+    fn from(s: platform_core::order::OrderStatus) -> Self {
+        use platform_core::order::OrderStatus as S;
+        match s {
+            S::Pending => types::OrderStatus::Pending,
+            S::Paid => types::OrderStatus::Paid,
+            S::Failed => types::OrderStatus::Failed,
+            S::Expired => types::OrderStatus::Expired,
+            S::Cancelled => types::OrderStatus::Cancelled,
+        }
+    }
+}
+
+impl types::PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        platform_core::payment::PaymentStatus::from(self).as_str()
+    }
+}
+
+impl From<types::PaymentStatus> for platform_core::payment::PaymentStatus {
+    fn from(s: types::PaymentStatus) -> Self {
+        use platform_core::payment::PaymentStatus as S;
+        match s {
+            types::PaymentStatus::Pending => S::Pending,
+            types::PaymentStatus::Paid => S::Paid,
+            types::PaymentStatus::Failed => S::Failed,
+            types::PaymentStatus::Expired => S::Expired,
+            types::PaymentStatus::Refunded => S::Refunded,
+        }
+    }
+}
+
+impl From<platform_core::payment::PaymentStatus> for types::PaymentStatus {
+    fn from(s: platform_core::payment::PaymentStatus) -> Self {
+        use platform_core::payment::PaymentStatus as S;
+        match s {
+            S::Pending => types::PaymentStatus::Pending,
+            S::Paid => types::PaymentStatus::Paid,
+            S::Failed => types::PaymentStatus::Failed,
+            S::Expired => types::PaymentStatus::Expired,
+            S::Refunded => types::PaymentStatus::Refunded,
+        }
+    }
+}

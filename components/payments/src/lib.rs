@@ -1,0 +1,47 @@
+//! The payments service as a library component: it exports
+//! `shop:platform/payments` and is composed into `payments-api` (the routes
+//! and Midtrans's webhook) and `order-created-worker` (the saga) by Spin.
+
+mod midtrans;
+mod service;
+mod store;
+
+wit_bindgen::generate!({
+    world: "payments-service",
+    path: "../../wit",
+    with: { "shop:platform/types@0.1.0": component_support::wit::types },
+});
+
+use component_support::wit::types::{Error, Event};
+use exports::shop::platform::payments::{
+    Guest, InitiateRequest, Initiated, NotificationOutcome, Payment,
+};
+use platform_core::order::OrderId;
+use platform_core::payment::InitiateRequest as Checked;
+
+struct Payments;
+
+impl Guest for Payments {
+    fn get_payment_for_order(user_id: i64, order_id: i64) -> Result<Payment, Error> {
+        Ok(service::get_for_order(user_id, OrderId::new(order_id)?)?)
+    }
+
+    fn initiate_payment(user_id: i64, request: InitiateRequest) -> Result<Initiated, Error> {
+        let request = Checked::new(
+            request.order_id,
+            request.customer_name,
+            request.customer_email,
+        )?;
+        Ok(service::initiate(user_id, &request)?)
+    }
+
+    fn handle_notification(body: Vec<u8>) -> Result<NotificationOutcome, Error> {
+        Ok(service::handle_notification(&body)?)
+    }
+
+    fn create_pending_payment(event: Event) -> Result<(), Error> {
+        Ok(service::create_pending_payment(&event)?)
+    }
+}
+
+export!(Payments);

@@ -1,0 +1,148 @@
+//! Midtrans over Spin's outbound HTTP: Snap create-transaction and the Core
+//! API status check. Base URLs are variables (the local sandbox in dev and
+//! tests, Midtrans's sandbox or production otherwise); the server key is
+//! sent as Basic auth and never logged.
+
+use platform_core::payment::{basic_auth, MidtransErrors, SnapCreated, TransactionStatus};
+use platform_core::ServiceError;
+use serde_json::{json, Value};
+use spin_sdk::http::{Method, Request, Response};
+
+/// One line of the Snap transaction.
+pub struct Item {
+    pub product_id: i64,
+    pub name: String,
+    pub price: i64,
+    pub quantity: i32,
+}
+
+pub struct SnapRequest<'a> {
+    pub gateway_order_id: &'a str,
+    pub gross_amount: i64,
+    pub items: &'a [Item],
+    pub customer_name: &'a str,
+    pub customer_email: &'a str,
+}
+
+/// What Snap answered.
+pub enum SnapOutcome {
+    Created(SnapCreated),
+    /// Midtrans already holds a transaction with this order id.
+    DuplicateOrderId,
+}
+
+fn call(method: Method, url: &str, server_key: &str, body: Option<Vec<u8>>) -> Result<(u16, Vec<u8>), ServiceError> {
+    let mut builder = Request::builder();
+    builder
+        .method(method)
+        .uri(url)
+        .header("accept", "application/json")
+        .header("authorization", basic_auth(server_key));
+    if let Some(body) = body {
+        builder.header("content-type", "application/json").body(body);
+    }
+    let response: Response = spin_sdk::http::run(spin_sdk::http::send(builder.build()))
+        .map_err(|e| {
+            component_support::log::error("payment provider unreachable", &format!("{e}"));
+            unavailable()
+        })?;
+    Ok((*response.status(), response.into_body()))
+}
+
+fn unavailable() -> ServiceError {
+    ServiceError::unavailable("The payment provider is unavailable; try again")
+}
+
+fn refused(status: u16, body: &[u8]) -> ServiceError {
+    let messages = serde_json::from_slice::<MidtransErrors>(body)
+        .map(|e| e.error_messages.join("; "))
+        .unwrap_or_default();
+    component_support::log::error(
+        "payment provider refused the request",
+        &format!("HTTP {status}: {messages}"),
+    );
+    ServiceError::BadGateway("The payment provider refused the request".to_string())
+}
+
+/// `POST {snap}/snap/v1/transactions` with a 24-hour expiry.
+pub fn create_transaction(
+    snap_base: &str,
+    server_key: &str,
+    req: &SnapRequest,
+) -> Result<SnapOutcome, ServiceError> {
+    let items: Vec<Value> = req
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.product_id.to_string(),
+                "price": i.price,
+                "quantity": i.quantity,
+                // Midtrans takes at most 50 characters.
+                "name": i.name.chars().take(50).collect::<String>(),
+            })
+        })
+        .collect();
+    let body = json!({
+        "transaction_details": {
+            "order_id": req.gateway_order_id,
+            "gross_amount": req.gross_amount,
+        },
+        "item_details": items,
+        "customer_details": {
+            "first_name": req.customer_name,
+            "email": req.customer_email,
+        },
+        "expiry": {
+            "unit": "hours",
+            "duration": platform_core::payment::PAYMENT_WINDOW_HOURS,
+        },
+    });
+    let url = format!("{}/snap/v1/transactions", snap_base.trim_end_matches('/'));
+    let (status, bytes) = call(Method::Post, &url, server_key, Some(body.to_string().into_bytes()))?;
+    match status {
+        200 | 201 => serde_json::from_slice::<SnapCreated>(&bytes)
+            .map(SnapOutcome::Created)
+            .map_err(|_| refused(status, &bytes)),
+        400 | 409 if is_duplicate(&bytes) => Ok(SnapOutcome::DuplicateOrderId),
+        500..=599 => {
+            component_support::log::error("payment provider failed", &format!("HTTP {status}"));
+            Err(unavailable())
+        }
+        _ => Err(refused(status, &bytes)),
+    }
+}
+
+/// Midtrans's "order_id has already been used" (it answers in Indonesian).
+fn is_duplicate(body: &[u8]) -> bool {
+    serde_json::from_slice::<MidtransErrors>(body).is_ok_and(|e| {
+        e.error_messages.iter().any(|m| {
+            let m = m.to_ascii_lowercase();
+            m.contains("order_id") && (m.contains("sudah digunakan") || m.contains("already"))
+        })
+    })
+}
+
+/// `GET {api}/v2/{order_id}/status`: what Midtrans says now. `None` when it
+/// does not know the transaction.
+pub fn status(
+    api_base: &str,
+    server_key: &str,
+    gateway_order_id: &str,
+) -> Result<Option<TransactionStatus>, ServiceError> {
+    let url = format!(
+        "{}/v2/{gateway_order_id}/status",
+        api_base.trim_end_matches('/')
+    );
+    let (status, bytes) = call(Method::Get, &url, server_key, None)?;
+    match status {
+        200 | 201 | 404 => {
+            let s: TransactionStatus =
+                serde_json::from_slice(&bytes).map_err(|_| refused(status, &bytes))?;
+            // Midtrans also answers 200 with a "404" status code inside.
+            Ok((s.status_code != "404" && status != 404).then_some(s))
+        }
+        500..=599 => Err(unavailable()),
+        _ => Err(refused(status, &bytes)),
+    }
+}
