@@ -33,7 +33,25 @@ pub struct TestEnv {
     pub log_dir: PathBuf,
     app: Arc<App>,
     server: tokio::task::JoinHandle<()>,
+    /// The `SPIN_VARIABLE_*` values the app runs with (the workers too).
+    env: HashMap<String, String>,
 }
+
+/// The saga workers as their own "process" (`spin up -c order-created-worker
+/// -c payment-updated-worker`): another App on the same manifest running
+/// only the Redis triggers. Dropping it stops them, like killing the process.
+pub struct Workers {
+    pub app: Arc<App>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub const WORKERS: [&str; 2] = ["order-created-worker", "payment-updated-worker"];
 
 /// A response as the tests look at it.
 #[derive(Debug)]
@@ -95,7 +113,7 @@ impl TestEnv {
         let log_dir = fresh_log_dir();
         let (app, base, server) = serve(
             workspace_root().join("spin.toml"),
-            env,
+            env.clone(),
             Some(log_dir.clone()),
         )
         .await;
@@ -107,7 +125,75 @@ impl TestEnv {
             log_dir,
             app,
             server,
+            env,
         }
+    }
+
+    /// Starts the workers and waits until both channels have a subscriber.
+    pub async fn start_workers(&self) -> Workers {
+        let app = Arc::new(
+            App::load(AppOptions {
+                manifest: workspace_root().join("spin.toml"),
+                env: self.env.clone(),
+                use_process_env: false,
+                components: WORKERS.iter().map(|w| w.to_string()).collect(),
+                check_transactions: true,
+                logs: platform_host::stdio::LogSettings {
+                    dir: Some(self.log_dir.clone()),
+                    echo: false,
+                },
+            })
+            .expect("the workers load"),
+        );
+        let running = app.clone();
+        let task = tokio::spawn(async move { running.run(None).await });
+        let mut conn = redis_client(&self.redis);
+        for _ in 0..500 {
+            let subs: Vec<(String, i64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("order.created")
+                .arg("payment.updated")
+                .query(&mut conn)
+                .unwrap();
+            if subs.iter().all(|(_, n)| *n >= 1) {
+                return Workers { app, task };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the workers did not subscribe");
+    }
+
+    /// A new customer account (a row, as registration makes it) and a token.
+    pub async fn customer_account(&self, name: &str) -> (i64, String) {
+        let client = self.db.client().await;
+        let id: i64 = client
+            .query_one(
+                "INSERT INTO users (full_name, email) VALUES ($1, $2) RETURNING id",
+                &[&name, &format!("{}@example.com", name.to_lowercase())],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        (id, Self::token(id, false))
+    }
+
+    /// Products straight into the catalog: (name, price, stock) → ids.
+    pub async fn products(&self, rows: &[(&str, i64, i32)]) -> Vec<i64> {
+        let client = self.db.client().await;
+        let mut ids = Vec::new();
+        for (name, price, stock) in rows {
+            ids.push(
+                client
+                    .query_one(
+                        "INSERT INTO products (name, price, stock) VALUES ($1, $2, $3) RETURNING id",
+                        &[name, price, stock],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0),
+            );
+        }
+        ids
     }
 
     pub fn stats(&self) -> StatsSnapshot {

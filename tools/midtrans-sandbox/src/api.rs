@@ -182,8 +182,8 @@ pub(crate) fn create(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Reply
         .get("x-override-notification")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').map(str::trim).find(|u| !u.is_empty()))
-        .unwrap_or(&shared.notification_url)
-        .to_string();
+        .map(str::to_string)
+        .unwrap_or_else(|| shared.notification_url.lock().unwrap().clone());
     let token = uuid_like();
     let transaction_id = uuid_like();
     // A BCA virtual account number: 11 digits derived from the id.

@@ -155,7 +155,9 @@ struct State {
 
 struct Shared {
     server_key: String,
-    notification_url: String,
+    /// Where new transactions notify (settable: tests learn the app's
+    /// address after the sandbox's).
+    notification_url: Mutex<String>,
     public_base: String,
     state: Mutex<State>,
     client: reqwest::Client,
@@ -203,7 +205,7 @@ impl Sandbox {
         let public_base = config.public_base.unwrap_or_else(|| base.clone());
         let shared = Arc::new(Shared {
             server_key: config.server_key,
-            notification_url: config.notification_url,
+            notification_url: Mutex::new(config.notification_url),
             public_base: public_base.trim_end_matches('/').to_string(),
             state: Mutex::default(),
             client,
@@ -228,6 +230,11 @@ impl Sandbox {
             }
         });
         Ok(Sandbox { base, shared, task })
+    }
+
+    /// Where transactions created from now on send their notifications.
+    pub fn set_notification_url(&self, url: &str) {
+        *self.shared.notification_url.lock().unwrap() = url.to_string();
     }
 
     /// The recorded `transaction_status` of an order.
