@@ -18,7 +18,8 @@ pub struct Config {
         hide_env_values = true
     )]
     pub redis_url: String,
-    /// Kafka bootstrap servers.
+    /// Kafka bootstrap servers; empty or `off` turns Kafka publishing off
+    /// (the relay then only re-publishes unacknowledged events to Redis).
     #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub kafka_brokers: String,
     /// librdkafka's `security.protocol`.
@@ -75,6 +76,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The Kafka bootstrap servers, or `None` when publishing to Kafka is off.
+    pub fn kafka_brokers(&self) -> Option<&str> {
+        brokers(&self.kafka_brokers)
+    }
+
     pub fn poll(&self) -> Duration {
         Duration::from_millis(self.poll_ms)
     }
@@ -85,5 +91,32 @@ impl Config {
 
     pub fn redeliver_cap(&self) -> Duration {
         Duration::from_secs(self.redeliver_max_delay_secs)
+    }
+}
+
+/// `KAFKA_BROKERS` as set: `None` for empty or `off` (any case).
+fn brokers(setting: &str) -> Option<&str> {
+    let setting = setting.trim();
+    (!setting.is_empty() && !setting.eq_ignore_ascii_case("off")).then_some(setting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        Config::parse_from(["relay", "--database-url", "x"].iter().chain(args))
+    }
+
+    #[test]
+    fn kafka_is_off_when_brokers_are_empty_or_off() {
+        assert_eq!(parse(&[]).kafka_brokers(), Some("127.0.0.1:9092"));
+        assert_eq!(
+            parse(&["--kafka-brokers", "a:9092,b:9092"]).kafka_brokers(),
+            Some("a:9092,b:9092")
+        );
+        for off in ["", " ", "off", "OFF", " off "] {
+            assert_eq!(parse(&["--kafka-brokers", off]).kafka_brokers(), None, "{off:?}");
+        }
     }
 }

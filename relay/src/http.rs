@@ -1,4 +1,5 @@
-//! /healthz (the process runs), /readyz (it reaches Postgres), /metrics.
+//! /healthz (the process runs), /readyz (it reaches Postgres), /metrics —
+//! alike with Kafka on or off (readiness never depends on Kafka).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! The outbox relay: outbox → Kafka, and unacknowledged events back to Redis.
+//! The outbox relay: outbox → Kafka, and unacknowledged events back to Redis
+//! (alone, with Kafka off: `KAFKA_BROKERS` empty or `off`).
 //! The `relay` binary runs it; `relay-bench` measures it.
 
 pub mod config;

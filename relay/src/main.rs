@@ -1,4 +1,5 @@
 //! `relay`: outbox → Kafka, and unacknowledged events back to Redis.
+//! `KAFKA_BROKERS=off` (or empty) runs the Redis redelivery alone.
 
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};

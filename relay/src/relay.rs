@@ -3,6 +3,11 @@
 //! across replicas; the others wait to take over. Rows are marked relayed only
 //! after the broker acknowledged them; a crash between the two re-produces
 //! them (at least once — consumers dedupe on `event_id`), never loses them.
+//!
+//! The leader also re-publishes to Redis, every second, the events no
+//! consumer acknowledged. With Kafka off (`KAFKA_BROKERS` empty or `off`) that
+//! is all it does: no producer, no topics, `relayed_at` left alone — the rows
+//! go to Kafka once a relay runs with brokers configured.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +28,7 @@ use crate::{http, kafka, outbox, waves};
 /// Runs the relay with `cfg` until `shutdown` completes: the probe and
 /// metrics server, the leader election and the relay loop. The batch in
 /// flight when `shutdown` fires is finished and the producer flushed.
+/// With Kafka off it only re-publishes unacknowledged events to Redis.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
@@ -33,9 +39,19 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             ready: ready.clone(),
         },
     ));
+    let producer = match cfg.kafka_brokers() {
+        Some(_) => Some(kafka::producer(&cfg)?),
+        None => {
+            tracing::warn!(
+                "Kafka publishing is off (KAFKA_BROKERS is empty); \
+                 re-publishing unacknowledged events to Redis only"
+            );
+            None
+        }
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut relay = Relay {
-        producer: kafka::producer(&cfg)?,
+        producer,
         cfg,
         metrics,
         ready,
@@ -54,7 +70,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         _ = relay.run(stop_rx) => {}
         _ = stopping => {}
     }
-    relay.producer.flush(Duration::from_secs(10))?;
+    if let Some(producer) = &relay.producer {
+        producer.flush(Duration::from_secs(10))?;
+    }
     Ok(())
 }
 
@@ -63,7 +81,8 @@ struct Relay {
     cfg: Config,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
-    producer: FutureProducer,
+    /// `None` with Kafka off: nothing is produced, only redelivered.
+    producer: Option<FutureProducer>,
     redis: Option<redis::aio::MultiplexedConnection>,
     /// Topics exist and the partitions' tails are reconciled with the outbox.
     topics_ready: bool,
@@ -134,15 +153,7 @@ impl Relay {
             if *stop.borrow() {
                 return Ok(());
             }
-            if !self.topics_ready {
-                kafka::create_topics(&self.cfg).await?;
-                self.reconcile(db).await?;
-                self.topics_ready = true;
-            }
-            let (produced, failed) = self.relay_batch(db).await?;
-            if failed > 0 {
-                self.recover_kafka();
-            }
+            let (produced, failed) = self.produce(db).await?;
             if last_redelivery.elapsed() >= Duration::from_secs(1) {
                 self.redeliver(db).await?;
                 self.update_backlog(db).await?;
@@ -164,6 +175,26 @@ impl Relay {
         }
     }
 
+    /// Produces the next batch to Kafka — creating the topics and reconciling
+    /// first, as a new leader or after a failed batch — and returns
+    /// (produced, failed); (0, 0) with Kafka off.
+    async fn produce(&mut self, db: &Client) -> anyhow::Result<(usize, usize)> {
+        // A handle (an `Arc`): `recover_kafka` may replace `self.producer`.
+        let Some(producer) = self.producer.clone() else {
+            return Ok((0, 0));
+        };
+        if !self.topics_ready {
+            kafka::create_topics(&self.cfg).await?;
+            self.reconcile(db).await?;
+            self.topics_ready = true;
+        }
+        let (produced, failed) = self.relay_batch(db, &producer).await?;
+        if failed > 0 {
+            self.recover_kafka(&producer);
+        }
+        Ok((produced, failed))
+    }
+
     /// After a batch Kafka did not fully acknowledge: start a new producer
     /// and create the topics again before the next batch. A broker that lost
     /// its state (an in-memory broker restarted) fences the idempotent
@@ -171,15 +202,15 @@ impl Relay {
     /// after timed-out messages never completes there. Every delivery of the
     /// batch has resolved, and dropping the old producer purges what it still
     /// holds, so its rows — all unmarked — go out again from the new one.
-    fn recover_kafka(&mut self) {
-        match self.producer.client().fatal_error() {
+    fn recover_kafka(&mut self, failed: &FutureProducer) {
+        match failed.client().fatal_error() {
             Some((code, reason)) => {
                 tracing::error!(?code, %reason, "Kafka producer failed fatally; making a new one")
             }
             None => tracing::warn!("Kafka did not acknowledge a batch; making a new producer"),
         }
         match kafka::producer(&self.cfg) {
-            Ok(p) => self.producer = p,
+            Ok(p) => self.producer = Some(p),
             Err(e) => tracing::error!(error = %e, "could not make a new producer"),
         }
         self.topics_ready = false;
@@ -206,7 +237,11 @@ impl Relay {
     }
 
     /// Produces one batch; returns (produced, failed).
-    async fn relay_batch(&mut self, db: &Client) -> anyhow::Result<(usize, usize)> {
+    async fn relay_batch(
+        &mut self,
+        db: &Client,
+        producer: &FutureProducer,
+    ) -> anyhow::Result<(usize, usize)> {
         let started = std::time::Instant::now();
         let rows = outbox::next_batch(db, self.cfg.batch_size).await?;
         let read = started.elapsed();
@@ -229,7 +264,7 @@ impl Relay {
             let mut deliveries = Vec::with_capacity(wave.len());
             for i in wave {
                 let row = good[i];
-                match self.producer.send_result(kafka::record(row)) {
+                match producer.send_result(kafka::record(row)) {
                     Ok(delivery) => deliveries.push((row.id, delivery)),
                     // Too large for any broker, now or later: a bad row like
                     // the others, skipped rather than blocking its successors.

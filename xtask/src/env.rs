@@ -65,18 +65,34 @@ pub fn spin_variables_for(
 
 /// `SPIN_VARIABLE_JWT_SECRET`, or a random secret kept in `.spin/` for this checkout.
 pub fn jwt_secret() -> anyhow::Result<String> {
-    if let Ok(s) = std::env::var("SPIN_VARIABLE_JWT_SECRET") {
+    dev_secret("SPIN_VARIABLE_JWT_SECRET", "dev-jwt-secret", 32)
+}
+
+/// `SPIN_VARIABLE_MIDTRANS_SERVER_KEY`, or a random key kept in `.spin/`
+/// for this checkout (the local Midtrans sandbox and the app share it).
+pub fn midtrans_server_key() -> anyhow::Result<String> {
+    dev_secret(
+        "SPIN_VARIABLE_MIDTRANS_SERVER_KEY",
+        "midtrans-dev-server-key",
+        16,
+    )
+}
+
+/// The variable `var` when set, else `.spin/<file>`: made once of `bytes`
+/// random bytes (hex), then reused.
+fn dev_secret(var: &str, file: &str, bytes: usize) -> anyhow::Result<String> {
+    if let Ok(s) = std::env::var(var) {
         return Ok(s);
     }
-    let path = workspace_root()?.join(".spin/dev-jwt-secret");
+    let path = workspace_root()?.join(".spin").join(file);
     if let Ok(s) = std::fs::read_to_string(&path) {
         return Ok(s.trim().to_string());
     }
-    let mut bytes = [0u8; 32];
+    let mut random = vec![0u8; bytes];
     std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random))
         .context("reading /dev/urandom")?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret: String = random.iter().map(|b| format!("{b:02x}")).collect();
     std::fs::create_dir_all(path.parent().context("parent")?)?;
     std::fs::write(&path, &secret)?;
     Ok(secret)
