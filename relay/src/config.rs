@@ -116,7 +116,11 @@ mod tests {
             Some("a:9092,b:9092")
         );
         for off in ["", " ", "off", "OFF", " off "] {
-            assert_eq!(parse(&["--kafka-brokers", off]).kafka_brokers(), None, "{off:?}");
+            assert_eq!(
+                parse(&["--kafka-brokers", off]).kafka_brokers(),
+                None,
+                "{off:?}"
+            );
         }
     }
 }

@@ -18,6 +18,15 @@ pub fn workspace_root() -> anyhow::Result<PathBuf> {
         .to_path_buf())
 }
 
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir() -> anyhow::Result<PathBuf> {
+    let root = workspace_root()?;
+    Ok(match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    })
+}
+
 pub fn database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_relay;
 mod env;
+mod up;
 mod wrk;
 
 use std::process::Command;
@@ -19,11 +20,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Build the components, migrate, and serve on http://127.0.0.1:3000.
+    /// Build, migrate, and run the platform until Ctrl-C, each part its own
+    /// process: the HTTP components on http://127.0.0.1:3000
+    /// (SPIN_HTTP_LISTEN_ADDR), the Redis-trigger workers (restarted when
+    /// they exit, as on a Redis disconnect), the relay (Kafka only with
+    /// KAFKA_BROKERS set) and a local Midtrans sandbox.
     Up {
         /// `spin` (real Spin, when on PATH) or `host` (the project's wasmtime host).
         #[arg(long)]
         runtime: Option<String>,
+        /// Port of the Midtrans sandbox on 127.0.0.1. Its server key is
+        /// SPIN_VARIABLE_MIDTRANS_SERVER_KEY, or one kept in .spin/.
+        #[arg(long, default_value_t = 3900)]
+        midtrans_port: u16,
+        /// No Midtrans sandbox: payments use the SPIN_VARIABLE_MIDTRANS_*
+        /// you set (so does setting a Midtrans base URL).
+        #[arg(long, conflicts_with = "midtrans_port")]
+        no_midtrans_sandbox: bool,
     },
     /// Everything CI runs: format, lints, unit, component and end-to-end tests.
     Test,
@@ -86,16 +99,24 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Build => build_components(),
         Task::Migrate => migrate(),
-        Task::Up { runtime } => {
-            build_components()?;
-            migrate()?;
-            let relay = start_relay()?;
-            let result = up(runtime.as_deref());
-            if let Some(mut relay) = relay {
-                let _ = relay.kill();
-                let _ = relay.wait();
+        Task::Up {
+            runtime,
+            midtrans_port,
+            no_midtrans_sandbox,
+        } => {
+            let ended = up::up(up::Options {
+                runtime,
+                midtrans_sandbox: !no_midtrans_sandbox,
+                midtrans_port,
+            })?;
+            match ended.filter(|status| !status.success()) {
+                Some(status) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    let code = status.code().or(status.signal().map(|s| 128 + s));
+                    std::process::exit(code.unwrap_or(1))
+                }
+                None => Ok(()),
             }
-            result
         }
         Task::Test => test(),
         Task::Bench {
@@ -145,7 +166,7 @@ pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn display(cmd: &Command) -> String {
+pub fn display(cmd: &Command) -> String {
     std::iter::once(cmd.get_program().to_string_lossy().into_owned())
         .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
@@ -169,36 +190,6 @@ fn migrate() -> anyhow::Result<()> {
     run(cargo()
         .args(["run", "--quiet", "-p", "migrate", "--", "--create-database"])
         .env("DATABASE_URL", env::database_url()))
-}
-
-fn up(runtime: Option<&str>) -> anyhow::Result<()> {
-    let spin = env::spin_binary();
-    let use_spin = match runtime {
-        Some("spin") => true,
-        Some("host") => false,
-        Some(other) => bail!("unknown runtime {other:?} (spin or host)"),
-        None => spin.is_some(),
-    };
-    let vars = env::spin_variables()?;
-    if use_spin {
-        let spin = spin.context("`--runtime spin` needs a `spin` binary on PATH")?;
-        env::check_spin_version(&spin)?;
-        run(Command::new(spin)
-            .args(["up", "--runtime-config-file", "runtime-config.toml"])
-            .envs(vars))
-    } else {
-        run(cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "platform-host",
-                "--",
-                "--from",
-                "spin.toml",
-            ])
-            .envs(vars))
-    }
 }
 
 /// `UPDATE users SET role …` through psql, the email passed as a psql
@@ -230,21 +221,6 @@ fn admin(email: &str, revoke: bool) -> anyhow::Result<()> {
     }
     println!("user {ids} ({}) is now {role}", email.as_str());
     Ok(())
-}
-
-/// With `KAFKA_BROKERS` set, `up` also runs the relay (outbox → Kafka).
-fn start_relay() -> anyhow::Result<Option<std::process::Child>> {
-    let Ok(brokers) = std::env::var("KAFKA_BROKERS") else {
-        return Ok(None);
-    };
-    run(cargo().args(["build", "--quiet", "-p", "relay"]))?;
-    let child = Command::new(env::workspace_root()?.join("target/debug/relay"))
-        .env("DATABASE_URL", env::database_url())
-        .env("REDIS_URL", env::redis_url())
-        .env("KAFKA_BROKERS", brokers)
-        .spawn()
-        .context("starting the relay")?;
-    Ok(Some(child))
 }
 
 fn test() -> anyhow::Result<()> {

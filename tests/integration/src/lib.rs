@@ -5,6 +5,7 @@
 pub mod db;
 pub mod openapi;
 pub mod redis_server;
+pub mod shop;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,0 +1,311 @@
+//! The saga end to end on the project host: the HTTP app, the Redis-trigger
+//! workers as their own process, real Postgres and Redis, and the local
+//! Midtrans sandbox (the only fake) reached through the production code.
+
+use futures::future::join_all;
+use integration::shop::{Shop, MIDTRANS_KEY};
+use midtrans_sandbox::signature;
+use serde_json::{json, Value};
+
+async fn stock(shop: &Shop, id: i64) -> i32 {
+    shop.env
+        .db
+        .client()
+        .await
+        .query_one("SELECT stock FROM products WHERE id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
+    let shop = Shop::start().await;
+    let (_, token) = shop.env.customer_account("Dewi").await;
+    let p = shop.env.products(&[("Kopi", 25_000, 10), ("Teh", 10_000, 10)]).await;
+
+    // Paid: the worker made the pending payment before anyone asked.
+    let paid = shop.order(&token, &[(p[0], 2), (p[1], 1)]).await;
+    shop.wait_for_count(&format!("SELECT count(*) FROM payments WHERE order_id = {paid}"), 1).await;
+    let payment = shop.env.call("GET", &format!("/payment/order/{paid}"), Some(&token), None).await;
+    assert_eq!(payment.status, 200);
+    assert_eq!(payment.json["payment"]["status"], "pending");
+    assert_eq!(payment.json["payment"]["amount"], 60_000);
+    let (gateway_id, snap_token, url) = shop.initiate(&token, paid).await;
+    assert!(url.starts_with(&shop.midtrans.base), "{url}");
+    assert_eq!(shop.initiate(&token, paid).await.1, snap_token, "the same token while valid");
+    assert_eq!(shop.midtrans.transactions(), 1);
+    let sent = shop.simulate(&gateway_id, "settlement", Some("accept")).await;
+    assert_eq!(sent["webhook_status"], 200, "{sent}");
+    shop.wait_for_order(&token, paid, "paid").await;
+    let payment = shop.env.call("GET", &format!("/payment/order/{paid}"), Some(&token), None).await;
+    assert_eq!(payment.json["payment"]["status"], "paid");
+    assert_eq!(payment.json["payment"]["payment_channel"], "bca");
+    assert!(payment.json["payment"]["va_number"].is_string());
+    assert_eq!((stock(&shop, p[0]).await, stock(&shop, p[1]).await), (8, 9), "paid keeps its stock");
+    let r = shop
+        .env
+        .call("POST", "/payment/initiate", Some(&token), Some(json!({"order_id": paid, "customer_name": "D", "customer_email": "d@example.com"})))
+        .await;
+    assert_eq!(r.status, 409, "a paid order is not payable");
+
+    // Failed, through the sandbox's payment page (a person's click).
+    let denied = shop.order(&token, &[(p[0], 3)]).await;
+    assert_eq!(stock(&shop, p[0]).await, 5);
+    let (_, _, page_url) = shop.initiate(&token, denied).await;
+    let page = shop.env.http.get(&page_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("75.000"), "the page shows the amount");
+    let click = shop.env.http.post(format!("{page_url}/deny")).send().await.unwrap();
+    assert!(click.status().is_success(), "{}", click.status());
+    shop.wait_for_order(&token, denied, "failed").await;
+    shop.wait_for_count(&format!("SELECT count(*) FROM orders WHERE id = {denied} AND stock_released_at IS NOT NULL"), 1).await;
+    assert_eq!(stock(&shop, p[0]).await, 8, "the stock came back");
+    // The catalog shows it (written through, not stale).
+    let product = shop.env.get(&format!("/product/{}", p[0])).await;
+    assert_eq!(product.json["product"]["stock"], 8);
+
+    // Expired.
+    let expired = shop.order(&token, &[(p[1], 4)]).await;
+    let (gateway_id, _, _) = shop.initiate(&token, expired).await;
+    shop.simulate(&gateway_id, "expire", None).await;
+    shop.wait_for_order(&token, expired, "expired").await;
+    shop.wait_for_count(&format!("SELECT count(*) FROM orders WHERE id = {expired} AND stock_released_at IS NOT NULL"), 1).await;
+    assert_eq!(stock(&shop, p[1]).await, 9);
+
+    // Every event was acknowledged by its consumer, so the relay leaves it.
+    shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0).await;
+    assert_eq!(shop.count("SELECT count(*) FROM outbox WHERE event_type = 'payment.updated'").await, 3);
+    let list = shop.env.call("GET", "/order", Some(&token), None).await;
+    let statuses: Vec<&str> = list.json["orders"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["expired", "failed", "paid"], "newest first, fresh after each change");
+    shop.env.assert_clean();
+    shop.workers.as_ref().unwrap().app.stats();
+}
+
+/// A signed notification for `gateway_id` as Midtrans would send it.
+fn notification(gateway_id: &str, status: &str, status_code: &str, amount: &str) -> Value {
+    json!({
+        "transaction_time": "2026-12-02 10:00:00",
+        "transaction_status": status,
+        "transaction_id": "00000000-test",
+        "status_message": "midtrans payment notification",
+        "status_code": status_code,
+        "signature_key": signature(gateway_id, status_code, amount, MIDTRANS_KEY),
+        "payment_type": "bank_transfer",
+        "order_id": gateway_id,
+        "merchant_id": "SANDBOX",
+        "gross_amount": amount,
+        "currency": "IDR",
+    })
+}
+
+struct Webhook<'a> {
+    shop: &'a Shop,
+    sent: usize,
+}
+
+impl Webhook<'_> {
+    async fn post_raw(&mut self, body: Vec<u8>, content_type: &str) -> u16 {
+        self.sent += 1;
+        let req = self
+            .shop
+            .env
+            .http
+            .post(format!("{}/payment/webhook", self.shop.env.base))
+            .header("content-type", content_type)
+            .body(body);
+        self.shop.env.send("POST", "/payment/webhook", req).await.status
+    }
+
+    async fn post(&mut self, body: &Value) -> u16 {
+        self.post_raw(body.to_string().into_bytes(), "application/json").await
+    }
+
+    /// The payment's status and the number of payment.updated events.
+    async fn state(&self, order: i64) -> (String, i64) {
+        let client = self.shop.env.db.client().await;
+        let row = client
+            .query_one(
+                "SELECT p.status, (SELECT count(*) FROM outbox WHERE event_type = 'payment.updated' AND aggregate_id = $1) \
+                 FROM payments p WHERE p.order_id = $1",
+                &[&order],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
+    let shop = Shop::start().await;
+    let (_, token) = shop.env.customer_account("Eko").await;
+    let p = shop.env.products(&[("Kopi", 25_000, 100)]).await;
+    let order = shop.order(&token, &[(p[0], 2)]).await;
+    let (gid, _, _) = shop.initiate(&token, order).await;
+    let other = shop.order(&token, &[(p[0], 1)]).await;
+    let (other_gid, _, _) = shop.initiate(&token, other).await;
+    let mut hook = Webhook { shop: &shop, sent: 0 };
+    let pending = || ("pending".to_string(), 0i64);
+
+    // Forged signatures: 401, nothing changes.
+    let good = notification(&gid, "settlement", "200", "50000.00");
+    let mut forged = Vec::new();
+    for sig in [
+        String::new(),
+        "0".repeat(128),
+        signature(&gid, "200", "50000.00", "another-key"),
+        signature(&gid, "200", "50000.00", MIDTRANS_KEY)[..64].to_string(),
+        signature(&other_gid, "200", "50000.00", MIDTRANS_KEY),
+        signature(&gid, "201", "50000.00", MIDTRANS_KEY),
+    ] {
+        let mut n = good.clone();
+        n["signature_key"] = json!(sig);
+        forged.push(n);
+    }
+    // The amount tampered with under the original signature.
+    let mut cheap = good.clone();
+    cheap["gross_amount"] = json!("1.00");
+    forged.push(cheap);
+    let mut code = good.clone();
+    code["status_code"] = json!("202");
+    forged.push(code);
+    for n in &forged {
+        assert_eq!(hook.post(n).await, 401, "{n}");
+        assert_eq!(hook.state(order).await, pending());
+    }
+
+    // Signed, but the amount is not the payment's: refused.
+    for amount in ["1.00", "49999.00", "50000.50", "500000.00"] {
+        let n = notification(&gid, "settlement", "200", amount);
+        assert_eq!(hook.post(&n).await, 400, "{amount}");
+        assert_eq!(hook.state(order).await, pending());
+    }
+    // Signed for an unknown gateway order: 404.
+    for unknown in ["order-999999-1-deadbeef", "x", "order-1-1-00000000"] {
+        let n = notification(unknown, "settlement", "200", "50000.00");
+        assert_eq!(hook.post(&n).await, 404, "{unknown}");
+    }
+    // Signed, but the status is a lie (Midtrans still says pending): the
+    // status API wins, nothing moves.
+    for status in ["settlement", "capture", "deny", "expire", "cancel", "refund"] {
+        let n = notification(&gid, status, "200", "50000.00");
+        assert_eq!(hook.post(&n).await, 200, "{status}");
+        assert_eq!(hook.state(order).await, pending(), "{status}");
+    }
+    // Malformed bodies: 4xx JSON, never a 500.
+    for raw in [
+        "", "not json", "[]", "{}", "null", "{\"order_id\": 5}",
+        "{\"order_id\":\"a\",\"status_code\":200,\"gross_amount\":\"1.00\",\"signature_key\":\"x\",\"transaction_status\":\"settlement\"}",
+        "{\"order_id\":\"a\"", "\u{0}",
+    ] {
+        let status = hook.post_raw(raw.as_bytes().to_vec(), "application/json").await;
+        assert_eq!(status, 400, "{raw:?}");
+    }
+    assert_eq!(hook.post_raw(good.to_string().into_bytes(), "text/plain").await, 415);
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    assert_eq!(hook.post_raw(huge.into_bytes(), "application/json").await, 413);
+    assert_eq!(hook.state(order).await, pending());
+
+    // The real thing: Midtrans settles; the genuine notification applies once.
+    shop.midtrans.set_status(&gid, "settlement", Some("accept"));
+    assert_eq!(hook.post(&good).await, 200);
+    assert_eq!(hook.state(order).await, ("paid".to_string(), 1));
+    // Replays: harmless.
+    for _ in 0..5 {
+        assert_eq!(hook.post(&good).await, 200);
+    }
+    assert_eq!(hook.state(order).await, ("paid".to_string(), 1));
+    // Out of order: a late pending, a late expire (status API: settled).
+    for (status, code) in [("pending", "201"), ("expire", "202"), ("deny", "202")] {
+        let n = notification(&gid, status, code, "50000.00");
+        assert_eq!(hook.post(&n).await, 200);
+        assert_eq!(hook.state(order).await, ("paid".to_string(), 1), "{status}");
+    }
+    // A refund does move a paid payment (and only that).
+    shop.midtrans.set_status(&gid, "refund", None);
+    assert_eq!(hook.post(&notification(&gid, "refund", "200", "50000.00")).await, 200);
+    assert_eq!(hook.state(order).await, ("refunded".to_string(), 2));
+    shop.wait_for_order(&token, order, "paid").await;
+
+    assert!(hook.sent >= 40, "corpus of {} notifications", hook.sent);
+    // Every notification was kept with its verdict.
+    let kept = shop.count("SELECT count(*) FROM payment_notifications").await;
+    assert_eq!(kept as usize, hook.sent - 2, "all but the 415 and the 413 (never read)");
+    let verdicts = shop.count("SELECT count(DISTINCT verdict) FROM payment_notifications").await;
+    assert_eq!(verdicts, 6, "malformed, bad_signature, amount_mismatch, unknown_order, applied, already_applied");
+    // The other order was never touched.
+    assert_eq!(hook.state(other).await, pending());
+    eprintln!("webhook corpus: {} notifications", hook.sent);
+    shop.env.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compensation_runs_once_for_redelivered_events_and_racing_notifications() {
+    let shop = Shop::start().await;
+    let (_, token) = shop.env.customer_account("Fajar").await;
+    let p = shop.env.products(&[("Kopi", 25_000, 10)]).await;
+    let order = shop.order(&token, &[(p[0], 4)]).await;
+    let (gid, _, _) = shop.initiate(&token, order).await;
+    assert_eq!(stock(&shop, p[0]).await, 6);
+
+    // Ten identical deny notifications at once.
+    shop.midtrans.set_status(&gid, "deny", Some("deny"));
+    let n = notification(&gid, "deny", "202", "100000.00");
+    let replies = join_all((0..10).map(|_| {
+        let req = shop
+            .env
+            .http
+            .post(format!("{}/payment/webhook", shop.env.base))
+            .header("content-type", "application/json")
+            .body(n.to_string());
+        shop.env.send("POST", "/payment/webhook", req)
+    }))
+    .await;
+    let applied = replies.iter().filter(|r| r.json["status"] == "applied").count();
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(applied, 1, "one notification applied, nine already applied");
+    shop.wait_for_order(&token, order, "failed").await;
+    shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0).await;
+    assert_eq!(stock(&shop, p[0]).await, 10);
+
+    // The event delivered three more times (as the relay would).
+    let payload: String = shop
+        .env
+        .db
+        .client()
+        .await
+        .query_one("SELECT payload::text FROM outbox WHERE event_type = 'payment.updated'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let mut redis = integration::redis_client(&shop.env.redis);
+    for _ in 0..3 {
+        let _: i64 = redis::cmd("PUBLISH").arg("payment.updated").arg(&payload).query(&mut redis).unwrap();
+    }
+    // And order.created again: still one payment.
+    let created: String = shop
+        .env
+        .db
+        .client()
+        .await
+        .query_one("SELECT payload::text FROM outbox WHERE event_type = 'order.created'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let _: i64 = redis::cmd("PUBLISH").arg("order.created").arg(&created).query(&mut redis).unwrap();
+    // Garbage on the channels is refused and logged, never acted on.
+    for junk in ["not json", "{}", "{\"type\":\"payment.updated\"}"] {
+        let _: i64 = redis::cmd("PUBLISH").arg("payment.updated").arg(junk).query(&mut redis).unwrap();
+    }
+    shop.wait_for_count("SELECT count(*) FROM processed_events", 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(stock(&shop, p[0]).await, 10, "released exactly once");
+    assert_eq!(shop.count("SELECT count(*) FROM payments").await, 1);
+    assert_eq!(shop.count("SELECT count(*) FROM processed_events").await, 2);
+    let logs = shop.env.stderr_of("payment-updated-worker");
+    assert!(logs.contains("event not handled"), "{logs}");
+    assert!(!logs.contains(MIDTRANS_KEY));
+    shop.env.assert_clean();
+}
