@@ -122,8 +122,8 @@ pub fn handle_notification(body: &[u8]) -> Result<NotificationOutcome, ServiceEr
     };
     let key = server_key()?;
     if !n.signed_with(&key) {
+        // Kept in the audit table (not logged: one log line per request).
         store::audit(&db, Some(&n.order_id), body, "bad_signature")?;
-        component_support::log::warn("payment notification with a bad signature", "refused");
         return Err(ServiceError::Unauthenticated("Invalid signature".to_string()));
     }
     let Some(amount) = store::amount_of(&db, &n.order_id)? else {

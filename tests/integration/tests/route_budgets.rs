@@ -125,7 +125,8 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "malformed id, 400",
         cost(0, 1, (0, 0), (0, 0)),
     ),
-    ("PUT", "/product/{id}", "", cost(3, 1, (1, 1), (1, 2))),
+    // The entry (newer wins) and the list version: one script call.
+    ("PUT", "/product/{id}", "", cost(3, 1, (1, 1), (1, 1))),
     ("DELETE", "/product/{id}", "", cost(3, 1, (1, 1), (1, 2))),
     (
         "OPTIONS",
@@ -181,6 +182,52 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
             ..cost(12, 1, (1, 2), (1, 1))
         },
     ),
+    // Edge: jwt_secret, the bucket's two settings, redis_url (one script
+    // call); orders: database_url, redis_url; one create_order call; one
+    // script writes the stock through, retires the lists and publishes.
+    ("POST", "/order", "", cost(6, 1, (1, 1), (2, 2))),
+    // jwt_secret; database_url, redis_url: the list script, then the query
+    // and the fill.
+    ("GET", "/order", "uncached", cost(3, 1, (1, 1), (1, 2))),
+    ("GET", "/order", "cached", cost(2, 1, (0, 0), (1, 1))),
+    ("GET", "/order/{id}", "uncached", cost(3, 1, (1, 1), (1, 2))),
+    ("GET", "/order/{id}", "cached", cost(2, 1, (0, 0), (1, 1))),
+    // Edge as POST /order; payments: database_url, the server key, the Snap
+    // URL; open_payment_attempt, the items, the token saved; Snap.
+    (
+        "POST",
+        "/payment/initiate",
+        "new Snap transaction",
+        Cost {
+            http: 1,
+            ..cost(7, 1, (1, 3), (1, 1))
+        },
+    ),
+    (
+        "POST",
+        "/payment/initiate",
+        "the same token again",
+        cost(5, 1, (1, 1), (1, 1)),
+    ),
+    ("GET", "/payment/order/{order_id}", "", cost(2, 1, (1, 1), (0, 0))),
+    // database_url, the server key; the forgery is kept in the audit table.
+    (
+        "POST",
+        "/payment/webhook",
+        "bad signature, 401",
+        cost(2, 1, (1, 1), (0, 0)),
+    ),
+    // + the status API's URL and redis_url: the amount read, the status API
+    // call, one apply_payment_notification call, the event published.
+    (
+        "POST",
+        "/payment/webhook",
+        "applied",
+        Cost {
+            http: 1,
+            ..cost(4, 1, (1, 2), (1, 1))
+        },
+    ),
 ];
 
 fn budget(method: &str, template: &str, case: &str) -> Cost {
@@ -228,7 +275,18 @@ async fn every_route_stays_within_its_budget() {
             redirect_uri: "http://127.0.0.1:3000/oauth/github/callback".into(),
         },
     );
+    let midtrans = midtrans_sandbox::Sandbox::start(midtrans_sandbox::Config {
+        server_key: integration::shop::MIDTRANS_KEY.into(),
+        notification_url: String::new(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_base: None,
+    })
+    .await
+    .unwrap();
     let env = TestEnv::start_with(&[
+        ("midtrans_server_key", integration::shop::MIDTRANS_KEY),
+        ("midtrans_snap_base_url", &midtrans.base),
+        ("midtrans_api_base_url", &midtrans.base),
         ("cors_origins", "https://shop.example"),
         ("github_client_id", "gh-client"),
         ("github_client_secret", "gh-secret"),
@@ -327,6 +385,7 @@ async fn every_route_stays_within_its_budget() {
     }
     accounts(&env, &mut m).await;
     oauth(&env, &fake, &mut m).await;
+    orders_and_payments(&env, &midtrans, &mut m).await;
 
     println!(
         "{:<8} {:<16} {:<32} v.app v.lit  log pg.conn pg.stmt redis.conn redis.cmd http inst",
@@ -482,6 +541,95 @@ async fn oauth(env: &TestEnv, fake: &fake_oauth::FakeOAuth, m: &mut Measured) {
         )
         .await;
     }
+}
+
+/// An order's life: placed, read (cold, then cached), paid.
+async fn orders_and_payments(
+    env: &TestEnv,
+    midtrans: &midtrans_sandbox::Sandbox,
+    m: &mut Measured,
+) {
+    let (_, token) = env.customer_account("Budget Buyer").await;
+    let p = env.products(&[("Budget item", 1_000, 100)]).await[0];
+    let order_body = json!({"items": [{"product_id": p, "quantity": 1}]});
+    let post = |path: &str, body: &serde_json::Value| {
+        env.http
+            .post(format!("{}{path}", env.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let get = |path: &str| {
+        env.http
+            .get(format!("{}{path}", env.base))
+            .bearer_auth(&token)
+    };
+    // Warm the scripts (write-through, the list read) as earlier requests would.
+    assert_eq!(env.call("POST", "/order", Some(&token), Some(order_body.clone())).await.status, 201);
+    assert_eq!(env.call("GET", "/order", Some(&token), None).await.status, 200);
+    m.one(env, ("POST", "/order", ""), post("/order", &order_body), 201)
+        .await;
+    let id = env.call("GET", "/order", Some(&token), None).await.json["orders"][0]["id"]
+        .as_i64()
+        .unwrap();
+    // The listing just above filled page 1 again; ask for another page size.
+    m.one(env, ("GET", "/order", "uncached"), get("/order?page_size=5"), 200)
+        .await;
+    m.one(env, ("GET", "/order", "cached"), get("/order?page_size=5"), 200)
+        .await;
+    let item = format!("/order/{id}");
+    m.one(env, ("GET", "/order/{id}", "uncached"), get(&item), 200)
+        .await;
+    m.one(env, ("GET", "/order/{id}", "cached"), get(&item), 200)
+        .await;
+    let initiate = json!({"order_id": id, "customer_name": "Budget", "customer_email": "b@example.com"});
+    m.one(
+        env,
+        ("POST", "/payment/initiate", "new Snap transaction"),
+        post("/payment/initiate", &initiate),
+        200,
+    )
+    .await;
+    m.one(
+        env,
+        ("POST", "/payment/initiate", "the same token again"),
+        post("/payment/initiate", &initiate),
+        200,
+    )
+    .await;
+    let payment = format!("/payment/order/{id}");
+    m.one(env, ("GET", "/payment/order/{order_id}", ""), get(&payment), 200)
+        .await;
+    let gateway_id = env.call("GET", &payment, Some(&token), None).await.json["payment"]
+        ["gateway_order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    midtrans.set_status(&gateway_id, "settlement", Some("accept"));
+    let tx = midtrans.transaction(&gateway_id).unwrap();
+    let notification = midtrans_sandbox::notification_body(&tx, integration::shop::MIDTRANS_KEY);
+    let mut forged = notification.clone();
+    forged["signature_key"] = json!("0".repeat(128));
+    let webhook = |body: &serde_json::Value| {
+        env.http
+            .post(format!("{}/payment/webhook", env.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    m.one(
+        env,
+        ("POST", "/payment/webhook", "bad signature, 401"),
+        webhook(&forged),
+        401,
+    )
+    .await;
+    m.one(
+        env,
+        ("POST", "/payment/webhook", "applied"),
+        webhook(&notification),
+        200,
+    )
+    .await;
 }
 
 #[tokio::test]
