@@ -131,7 +131,11 @@ pub fn read_page(bytes: &[u8], user_id: i64) -> Option<(Vec<Order>, u64)> {
     let page = serde_json::from_slice::<CachedPage>(bytes)
         .ok()
         .filter(|p| p.v == VERSION)?;
-    if page.orders.iter().any(|o| o.v != VERSION || o.user_id != user_id) {
+    if page
+        .orders
+        .iter()
+        .any(|o| o.v != VERSION || o.user_id != user_id)
+    {
         return None;
     }
     let total = page.total;

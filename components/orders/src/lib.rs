@@ -25,11 +25,8 @@ impl Guest for Orders {
         idempotency_key: Option<String>,
     ) -> Result<Order, Error> {
         // The service checks its own input: callers other than the edge exist.
-        let request = OrderRequest::new(
-            items
-                .iter()
-                .map(|i| (i.product_id, i64::from(i.quantity))),
-        )?;
+        let request =
+            OrderRequest::new(items.iter().map(|i| (i.product_id, i64::from(i.quantity))))?;
         let key = idempotency_key
             .map(|k| IdempotencyKey::parse(&k))
             .transpose()?;

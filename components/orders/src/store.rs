@@ -70,7 +70,10 @@ pub fn get(db: &Db, user_id: i64, id: OrderId) -> Result<Option<Stored>, Service
             ParameterValue::Int64(user_id),
         ],
     )?;
-    rs.rows.first().map(|r| Stored::try_from(&r[..])).transpose()
+    rs.rows
+        .first()
+        .map(|r| Stored::try_from(&r[..]))
+        .transpose()
 }
 
 /// A page of the user's orders, newest first, and how many they have.
@@ -128,7 +131,10 @@ pub enum Created {
     Replayed(OrderId),
     KeyMismatch,
     UnknownProduct(i64),
-    OutOfStock { product_id: i64, name: String },
+    OutOfStock {
+        product_id: i64,
+        name: String,
+    },
 }
 
 /// The `order.created` payload (V9), enough to answer without a read.

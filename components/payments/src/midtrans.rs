@@ -31,7 +31,12 @@ pub enum SnapOutcome {
     DuplicateOrderId,
 }
 
-fn call(method: Method, url: &str, server_key: &str, body: Option<Vec<u8>>) -> Result<(u16, Vec<u8>), ServiceError> {
+fn call(
+    method: Method,
+    url: &str,
+    server_key: &str,
+    body: Option<Vec<u8>>,
+) -> Result<(u16, Vec<u8>), ServiceError> {
     let mut builder = Request::builder();
     builder
         .method(method)
@@ -39,10 +44,12 @@ fn call(method: Method, url: &str, server_key: &str, body: Option<Vec<u8>>) -> R
         .header("accept", "application/json")
         .header("authorization", basic_auth(server_key));
     if let Some(body) = body {
-        builder.header("content-type", "application/json").body(body);
+        builder
+            .header("content-type", "application/json")
+            .body(body);
     }
-    let response: Response = spin_sdk::http::run(spin_sdk::http::send(builder.build()))
-        .map_err(|e| {
+    let response: Response =
+        spin_sdk::http::run(spin_sdk::http::send(builder.build())).map_err(|e| {
             component_support::log::error("payment provider unreachable", &format!("{e}"));
             unavailable()
         })?;
@@ -99,7 +106,12 @@ pub fn create_transaction(
         },
     });
     let url = format!("{}/snap/v1/transactions", snap_base.trim_end_matches('/'));
-    let (status, bytes) = call(Method::Post, &url, server_key, Some(body.to_string().into_bytes()))?;
+    let (status, bytes) = call(
+        Method::Post,
+        &url,
+        server_key,
+        Some(body.to_string().into_bytes()),
+    )?;
     match status {
         200 | 201 => serde_json::from_slice::<SnapCreated>(&bytes)
             .map(SnapOutcome::Created)

@@ -62,16 +62,19 @@ pub fn initiate(user_id: i64, req: &InitiateRequest) -> Result<Initiated, Servic
             )))
         }
         "reuse" => {
-            if let (Some(token), Some(url)) = (opened.snap_token.clone(), opened.redirect_url.clone())
+            if let (Some(token), Some(url)) =
+                (opened.snap_token.clone(), opened.redirect_url.clone())
             {
                 return initiated(token, url);
             }
         }
         _ => {}
     }
-    let (Some(attempt_id), Some(gateway_order_id), Some(amount)) =
-        (opened.attempt_id, opened.gateway_order_id.as_deref(), opened.amount)
-    else {
+    let (Some(attempt_id), Some(gateway_order_id), Some(amount)) = (
+        opened.attempt_id,
+        opened.gateway_order_id.as_deref(),
+        opened.amount,
+    ) else {
         return Err(ServiceError::internal(format!(
             "open_payment_attempt: {} without an attempt",
             opened.outcome
@@ -124,7 +127,9 @@ pub fn handle_notification(body: &[u8]) -> Result<NotificationOutcome, ServiceEr
     if !n.signed_with(&key) {
         // Kept in the audit table (not logged: one log line per request).
         store::audit(&db, Some(&n.order_id), body, "bad_signature")?;
-        return Err(ServiceError::Unauthenticated("Invalid signature".to_string()));
+        return Err(ServiceError::Unauthenticated(
+            "Invalid signature".to_string(),
+        ));
     }
     let Some(amount) = store::amount_of(&db, &n.order_id)? else {
         store::audit(&db, Some(&n.order_id), body, "unknown_order")?;
@@ -135,7 +140,9 @@ pub fn handle_notification(body: &[u8]) -> Result<NotificationOutcome, ServiceEr
     };
     if parse_amount(&n.gross_amount) != Some(amount) {
         store::audit(&db, Some(&n.order_id), body, "amount_mismatch")?;
-        return Err(ServiceError::invalid("gross_amount does not match the payment"));
+        return Err(ServiceError::invalid(
+            "gross_amount does not match the payment",
+        ));
     }
     let confirmed = match midtrans::status(&var("midtrans_api_base_url")?, &key, &n.order_id) {
         Ok(Some(s)) => s,
@@ -152,7 +159,9 @@ pub fn handle_notification(body: &[u8]) -> Result<NotificationOutcome, ServiceEr
     };
     if confirmed.gross_amount.as_deref().and_then(parse_amount) != Some(amount) {
         store::audit(&db, Some(&n.order_id), body, "amount_mismatch")?;
-        return Err(ServiceError::invalid("gross_amount does not match the payment"));
+        return Err(ServiceError::invalid(
+            "gross_amount does not match the payment",
+        ));
     }
     let transaction_status = confirmed.transaction_status.as_deref().unwrap_or("");
     let fraud = confirmed.fraud_status.as_deref().filter(|f| !f.is_empty());
@@ -178,8 +187,8 @@ pub fn handle_notification(body: &[u8]) -> Result<NotificationOutcome, ServiceEr
     )?;
     match (outcome.as_str(), payload) {
         ("applied", Some(payload)) => {
-            let published = Cache::new(var("redis_url")?)
-                .publish(event::PAYMENT_UPDATED, payload.as_bytes());
+            let published =
+                Cache::new(var("redis_url")?).publish(event::PAYMENT_UPDATED, payload.as_bytes());
             if !published {
                 component_support::log::warn(
                     "payment.updated not published now; the relay re-publishes it",

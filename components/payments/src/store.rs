@@ -181,7 +181,9 @@ pub fn audit(
          SELECT $1, (SELECT a.payment_id FROM payment_attempts a WHERE a.gateway_order_id = $1), \
          $2, $3",
         &[
-            gateway_order_id.map_or(ParameterValue::DbNull, |g| ParameterValue::Str(g.to_string())),
+            gateway_order_id.map_or(ParameterValue::DbNull, |g| {
+                ParameterValue::Str(g.to_string())
+            }),
             ParameterValue::Binary(raw.to_vec()),
             ParameterValue::Str(verdict.to_string()),
         ],
@@ -203,7 +205,11 @@ pub struct Confirmed<'a> {
 
 /// Returns the outcome and, when applied, the `payment.updated` payload.
 pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<(String, Option<String>), ServiceError> {
-    let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_string()));
+    let opt = |v: Option<&str>| {
+        v.map_or(ParameterValue::DbNull, |s| {
+            ParameterValue::Str(s.to_string())
+        })
+    };
     let rs = db.query(
         "SELECT outcome, event FROM apply_payment_notification($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
@@ -226,7 +232,11 @@ pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<(String, Option<Strin
 }
 
 /// The saga's `order.created` step, acknowledged with its effect.
-pub fn consume_order_created(db: &Db, event_id: &str, order: OrderId) -> Result<String, ServiceError> {
+pub fn consume_order_created(
+    db: &Db,
+    event_id: &str,
+    order: OrderId,
+) -> Result<String, ServiceError> {
     let rs = db.query(
         "SELECT consume_order_created($1::text::uuid, $2)",
         &[

@@ -52,14 +52,18 @@ pub struct Event {
 
 impl Event {
     pub fn parse(bytes: &[u8]) -> Result<Event, ServiceError> {
-        let payload = std::str::from_utf8(bytes)
-            .map_err(|_| ServiceError::invalid("event is not UTF-8"))?;
+        let payload =
+            std::str::from_utf8(bytes).map_err(|_| ServiceError::invalid("event is not UTF-8"))?;
         let e: Envelope = serde_json::from_str(payload)
             .map_err(|e| ServiceError::invalid(format!("event is not an event: {e}")))?;
         let kind = match e.kind.as_str() {
             ORDER_CREATED => EventKind::OrderCreated,
             PAYMENT_UPDATED => EventKind::PaymentUpdated,
-            other => return Err(ServiceError::invalid(format!("unknown event type {other:?}"))),
+            other => {
+                return Err(ServiceError::invalid(format!(
+                    "unknown event type {other:?}"
+                )))
+            }
         };
         if !is_uuid(&e.event_id) {
             return Err(ServiceError::invalid("event_id must be a UUID"));
@@ -67,7 +71,9 @@ impl Event {
         if kind == EventKind::PaymentUpdated
             && e.status.as_deref().and_then(PaymentStatus::parse).is_none()
         {
-            return Err(ServiceError::invalid("payment.updated needs a payment status"));
+            return Err(ServiceError::invalid(
+                "payment.updated needs a payment status",
+            ));
         }
         Ok(Event {
             event_id: e.event_id,

@@ -67,7 +67,10 @@ impl PaymentStatus {
 
 /// API.md's mapping of Midtrans's `transaction_status` (and `fraud_status`
 /// for card captures). `None`: a status this platform does not act on.
-pub fn midtrans_status(transaction_status: &str, fraud_status: Option<&str>) -> Option<PaymentStatus> {
+pub fn midtrans_status(
+    transaction_status: &str,
+    fraud_status: Option<&str>,
+) -> Option<PaymentStatus> {
     Some(match transaction_status {
         "settlement" => PaymentStatus::Paid,
         "capture" => match fraud_status {
@@ -110,7 +113,9 @@ impl Notification {
             )
         })?;
         if n.order_id.is_empty() || n.order_id.len() > 100 {
-            return Err(ServiceError::invalid("order_id must be 1 to 100 characters"));
+            return Err(ServiceError::invalid(
+                "order_id must be 1 to 100 characters",
+            ));
         }
         Ok(n)
     }
@@ -119,14 +124,24 @@ impl Notification {
     /// order id, status code and amount — not `transaction_status`, which is
     /// why the status is confirmed with the status API before acting.
     pub fn signed_with(&self, server_key: &str) -> bool {
-        let expected = signature(&self.order_id, &self.status_code, &self.gross_amount, server_key);
+        let expected = signature(
+            &self.order_id,
+            &self.status_code,
+            &self.gross_amount,
+            server_key,
+        );
         let given = self.signature_key.to_ascii_lowercase();
         constant_time_eq::constant_time_eq(expected.as_bytes(), given.as_bytes())
     }
 }
 
 /// SHA-512 of order_id + status_code + gross_amount + server_key, hex.
-pub fn signature(order_id: &str, status_code: &str, gross_amount: &str, server_key: &str) -> String {
+pub fn signature(
+    order_id: &str,
+    status_code: &str,
+    gross_amount: &str,
+    server_key: &str,
+) -> String {
     let mut h = hmac_sha512::Hash::new();
     for part in [order_id, status_code, gross_amount, server_key] {
         h.update(part.as_bytes());
@@ -199,7 +214,11 @@ impl InitiateRequest {
         InitiateRequest::new(f.order_id, f.customer_name, f.customer_email)
     }
 
-    pub fn new(order_id: i64, name: String, email: String) -> Result<InitiateRequest, ServiceError> {
+    pub fn new(
+        order_id: i64,
+        name: String,
+        email: String,
+    ) -> Result<InitiateRequest, ServiceError> {
         Ok(InitiateRequest {
             order_id: OrderId::new(order_id)?,
             customer_name: FullName::parse(name)?,
@@ -317,7 +336,16 @@ mod tests {
     fn amounts_are_whole_rupiah() {
         assert_eq!(parse_amount("150000.00"), Some(150000));
         assert_eq!(parse_amount("150000"), Some(150000));
-        for bad in ["", "1.5", "1.", "-1.00", "1e3", "abc", ".00", "99999999999999999999"] {
+        for bad in [
+            "",
+            "1.5",
+            "1.",
+            "-1.00",
+            "1e3",
+            "abc",
+            ".00",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_amount(bad), None, "{bad}");
         }
     }
@@ -329,7 +357,10 @@ mod tests {
         assert!(Notification::from_json(br#"{"order_id":1,"status_code":"200","gross_amount":"1.00","signature_key":"x","transaction_status":"settlement"}"#).is_err());
         let ok = Notification::from_json(br#"{"order_id":"o-1","status_code":"200","gross_amount":"1.00","signature_key":"x","transaction_status":"settlement","merchant_id":"M1"}"#).unwrap();
         assert_eq!(ok.order_id, "o-1");
-        assert!(InitiateRequest::from_json(br#"{"order_id":1,"customer_name":"A","customer_email":"a@b.co"}"#).is_ok());
+        assert!(InitiateRequest::from_json(
+            br#"{"order_id":1,"customer_name":"A","customer_email":"a@b.co"}"#
+        )
+        .is_ok());
         for bad in [
             r#"{"order_id":0,"customer_name":"A","customer_email":"a@b.co"}"#,
             r#"{"order_id":1,"customer_name":"","customer_email":"a@b.co"}"#,

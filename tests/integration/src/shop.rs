@@ -50,7 +50,10 @@ impl Shop {
     /// Places an order; its id.
     pub async fn order(&self, token: &str, lines: &[(i64, i64)]) -> i64 {
         let body = json!({"items": lines.iter().map(|(p, q)| json!({"product_id": p, "quantity": q})).collect::<Vec<_>>()});
-        let r = self.env.call("POST", "/order", Some(token), Some(body)).await;
+        let r = self
+            .env
+            .call("POST", "/order", Some(token), Some(body))
+            .await;
         assert_eq!(r.status, 201, "{:?}", r.json);
         r.json["order"]["id"].as_i64().unwrap()
     }
@@ -72,14 +75,22 @@ impl Shop {
             .call("GET", &format!("/payment/order/{order}"), Some(token), None)
             .await;
         (
-            payment.json["payment"]["gateway_order_id"].as_str().unwrap().to_string(),
+            payment.json["payment"]["gateway_order_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
             r.json["gateway_token"].as_str().unwrap().to_string(),
             r.json["gateway_redirect_url"].as_str().unwrap().to_string(),
         )
     }
 
     /// The sandbox's script API: records a status and notifies the app.
-    pub async fn simulate(&self, gateway_order_id: &str, status: &str, fraud: Option<&str>) -> Value {
+    pub async fn simulate(
+        &self,
+        gateway_order_id: &str,
+        status: &str,
+        fraud: Option<&str>,
+    ) -> Value {
         let mut body = json!({"transaction_status": status});
         if let Some(f) = fraud {
             body["fraud_status"] = json!(f);
@@ -87,7 +98,10 @@ impl Shop {
         let r = self
             .env
             .http
-            .post(format!("{}/simulate/{gateway_order_id}", self.midtrans.base))
+            .post(format!(
+                "{}/simulate/{gateway_order_id}",
+                self.midtrans.base
+            ))
             .json(&body)
             .send()
             .await
@@ -112,7 +126,10 @@ impl Shop {
             if now == status {
                 return;
             }
-            assert!(Instant::now() < deadline, "order {order} stayed {now}, not {status}");
+            assert!(
+                Instant::now() < deadline,
+                "order {order} stayed {now}, not {status}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -26,12 +26,22 @@ async fn stock(env: &TestEnv, id: i64) -> i32 {
 async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
     let env = TestEnv::start().await;
     let (user, token) = env.customer_account("Ayu").await;
-    let p = env.products(&[("Kopi", 25_000, 10), ("Teh", 10_000, 3)]).await;
+    let p = env
+        .products(&[("Kopi", 25_000, 10), ("Teh", 10_000, 3)])
+        .await;
     // The catalog's cached product is warm before the order.
-    assert_eq!(env.get(&format!("/product/{}", p[0])).await.json["product"]["stock"], 10);
+    assert_eq!(
+        env.get(&format!("/product/{}", p[0])).await.json["product"]["stock"],
+        10
+    );
 
     let r = env
-        .call("POST", "/order", Some(&token), Some(items(&[(p[1], 1), (p[0], 2), (p[1], 1)])))
+        .call(
+            "POST",
+            "/order",
+            Some(&token),
+            Some(items(&[(p[1], 1), (p[0], 2), (p[1], 1)])),
+        )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.json);
     let order = &r.json["order"];
@@ -42,21 +52,44 @@ async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["product_id"].as_i64().unwrap(), i["quantity"].as_i64().unwrap(), i["price"].as_i64().unwrap()))
+        .map(|i| {
+            (
+                i["product_id"].as_i64().unwrap(),
+                i["quantity"].as_i64().unwrap(),
+                i["price"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(lines, vec![(p[0], 2, 25_000), (p[1], 2, 10_000)], "merged, catalog prices");
+    assert_eq!(
+        lines,
+        vec![(p[0], 2, 25_000), (p[1], 2, 10_000)],
+        "merged, catalog prices"
+    );
     assert_eq!((stock(&env, p[0]).await, stock(&env, p[1]).await), (8, 1));
     // The cached product was written through, not left stale.
-    assert_eq!(env.get(&format!("/product/{}", p[0])).await.json["product"]["stock"], 8);
+    assert_eq!(
+        env.get(&format!("/product/{}", p[0])).await.json["product"]["stock"],
+        8
+    );
     let list = env.get("/product").await;
-    let listed = list.json["products"].as_array().unwrap().iter().find(|x| x["id"] == p[1]).cloned().unwrap();
+    let listed = list.json["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == p[1])
+        .cloned()
+        .unwrap();
     assert_eq!(listed["stock"], 1);
 
     let id = order["id"].as_i64().unwrap();
-    let got = env.call("GET", &format!("/order/{id}"), Some(&token), None).await;
+    let got = env
+        .call("GET", &format!("/order/{id}"), Some(&token), None)
+        .await;
     assert_eq!(got.status, 200);
     assert_eq!(got.json["order"], *order);
-    let again = env.call("GET", &format!("/order/{id}"), Some(&token), None).await;
+    let again = env
+        .call("GET", &format!("/order/{id}"), Some(&token), None)
+        .await;
     assert_eq!(again.json["order"], *order, "the cached copy is the same");
     let list = env.call("GET", "/order", Some(&token), None).await;
     assert_eq!(list.status, 200);
@@ -66,7 +99,10 @@ async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
     // The event went to the outbox with the order, and was published.
     let client = env.db.client().await;
     let n: i64 = client
-        .query_one("SELECT count(*) FROM outbox WHERE event_type = 'order.created' AND aggregate_id = $1", &[&id])
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE event_type = 'order.created' AND aggregate_id = $1",
+            &[&id],
+        )
         .await
         .unwrap()
         .get(0);
@@ -78,34 +114,87 @@ async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
 async fn refusals_name_the_problem_and_change_nothing() {
     let env = TestEnv::start().await;
     let (_, token) = env.customer_account("Budi").await;
-    let p = env.products(&[("Kopi", 25_000, 2), ("Gula", 5_000, 5)]).await;
+    let p = env
+        .products(&[("Kopi", 25_000, 2), ("Gula", 5_000, 5)])
+        .await;
 
-    let r = env.call("POST", "/order", Some(&token), Some(items(&[(p[0], 3), (p[1], 1)]))).await;
+    let r = env
+        .call(
+            "POST",
+            "/order",
+            Some(&token),
+            Some(items(&[(p[0], 3), (p[1], 1)])),
+        )
+        .await;
     assert_eq!(r.status, 409);
-    assert!(r.error().contains(&p[0].to_string()) && r.error().contains("Kopi"), "{}", r.error());
-    let r = env.call("POST", "/order", Some(&token), Some(items(&[(p[1], 1), (999_999, 1)]))).await;
+    assert!(
+        r.error().contains(&p[0].to_string()) && r.error().contains("Kopi"),
+        "{}",
+        r.error()
+    );
+    let r = env
+        .call(
+            "POST",
+            "/order",
+            Some(&token),
+            Some(items(&[(p[1], 1), (999_999, 1)])),
+        )
+        .await;
     assert_eq!(r.status, 404);
     assert!(r.error().contains("999999"));
-    assert_eq!((stock(&env, p[0]).await, stock(&env, p[1]).await), (2, 5), "nothing reserved");
+    assert_eq!(
+        (stock(&env, p[0]).await, stock(&env, p[1]).await),
+        (2, 5),
+        "nothing reserved"
+    );
 
     for (body, why) in [
         (json!({"items": []}), "empty"),
-        (json!({"items": [{"product_id": p[0], "quantity": 0}]}), "zero"),
-        (json!({"items": [{"product_id": p[0], "quantity": -1}]}), "negative"),
-        (json!({"items": [{"product_id": p[0], "quantity": 1_000_000}]}), "absurd"),
-        (json!({"items": [{"product_id": "1", "quantity": 1}]}), "wrong type"),
+        (
+            json!({"items": [{"product_id": p[0], "quantity": 0}]}),
+            "zero",
+        ),
+        (
+            json!({"items": [{"product_id": p[0], "quantity": -1}]}),
+            "negative",
+        ),
+        (
+            json!({"items": [{"product_id": p[0], "quantity": 1_000_000}]}),
+            "absurd",
+        ),
+        (
+            json!({"items": [{"product_id": "1", "quantity": 1}]}),
+            "wrong type",
+        ),
         (json!({"items": [{"product_id": p[0]}]}), "missing quantity"),
-        (json!({"items": [{"product_id": p[0], "quantity": 1, "price": 1}]}), "a client price"),
-        (json!({"items": (1..=101).map(|i| json!({"product_id": i, "quantity": 1})).collect::<Vec<_>>()}), "101 lines"),
+        (
+            json!({"items": [{"product_id": p[0], "quantity": 1, "price": 1}]}),
+            "a client price",
+        ),
+        (
+            json!({"items": (1..=101).map(|i| json!({"product_id": i, "quantity": 1})).collect::<Vec<_>>()}),
+            "101 lines",
+        ),
         (json!([]), "not an object"),
     ] {
         let r = env.call("POST", "/order", Some(&token), Some(body)).await;
         assert_eq!(r.status, 400, "{why}: {:?}", r.json);
     }
     let raw = env
-        .send("POST", "/order", env.http.post(format!("{}/order", env.base)).bearer_auth(&token).header("content-type", "application/json").body("{\"items\": [")).await;
+        .send(
+            "POST",
+            "/order",
+            env.http
+                .post(format!("{}/order", env.base))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("{\"items\": ["),
+        )
+        .await;
     assert_eq!(raw.status, 400, "malformed JSON");
-    let r = env.call("POST", "/order", None, Some(items(&[(p[0], 1)]))).await;
+    let r = env
+        .call("POST", "/order", None, Some(items(&[(p[0], 1)])))
+        .await;
     assert_eq!(r.status, 401);
     let r = env.call("GET", "/order/abc", Some(&token), None).await;
     assert_eq!(r.status, 400);
@@ -113,9 +202,18 @@ async fn refusals_name_the_problem_and_change_nothing() {
     assert_eq!(r.status, 400);
     let r = env.call("GET", "/order?page=0", Some(&token), None).await;
     assert_eq!(r.status, 400);
-    let r = env.call("POST", "/order", Some(&token), Some(items(&[(p[0], 1)]))).await;
+    let r = env
+        .call("POST", "/order", Some(&token), Some(items(&[(p[0], 1)])))
+        .await;
     assert_eq!(r.status, 201);
-    let n: i64 = env.db.client().await.query_one("SELECT count(*) FROM orders", &[]).await.unwrap().get(0);
+    let n: i64 = env
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1, "only the good order exists");
     env.assert_clean();
 }
@@ -126,24 +224,47 @@ async fn another_users_order_is_not_found_cached_or_not() {
     let (_, alice) = env.customer_account("Alice").await;
     let (_, mallory) = env.customer_account("Mallory").await;
     let p = env.products(&[("Kopi", 25_000, 10)]).await;
-    let r = env.call("POST", "/order", Some(&alice), Some(items(&[(p[0], 1)]))).await;
+    let r = env
+        .call("POST", "/order", Some(&alice), Some(items(&[(p[0], 1)])))
+        .await;
     let id = r.json["order"]["id"].as_i64().unwrap();
     // Alice's read fills the cache; Mallory still sees nothing.
-    assert_eq!(env.call("GET", &format!("/order/{id}"), Some(&alice), None).await.status, 200);
+    assert_eq!(
+        env.call("GET", &format!("/order/{id}"), Some(&alice), None)
+            .await
+            .status,
+        200
+    );
     for _ in 0..2 {
-        let r = env.call("GET", &format!("/order/{id}"), Some(&mallory), None).await;
+        let r = env
+            .call("GET", &format!("/order/{id}"), Some(&mallory), None)
+            .await;
         assert_eq!(r.status, 404);
         assert_eq!(r.error(), format!("Order {id} not found"));
-        let r = env.call("GET", &format!("/payment/order/{id}"), Some(&mallory), None).await;
+        let r = env
+            .call("GET", &format!("/payment/order/{id}"), Some(&mallory), None)
+            .await;
         assert_eq!(r.status, 404);
-        let r = env.call("GET", &format!("/order/{}", id + 1000), Some(&mallory), None).await;
+        let r = env
+            .call(
+                "GET",
+                &format!("/order/{}", id + 1000),
+                Some(&mallory),
+                None,
+            )
+            .await;
         assert_eq!(r.status, 404, "unknown looks the same");
     }
     let list = env.call("GET", "/order", Some(&mallory), None).await;
     assert_eq!(list.json["total"], 0);
     assert_eq!(list.json["orders"], json!([]));
     let r = env
-        .call("POST", "/payment/initiate", Some(&mallory), Some(json!({"order_id": id, "customer_name": "M", "customer_email": "m@example.com"})))
+        .call(
+            "POST",
+            "/payment/initiate",
+            Some(&mallory),
+            Some(json!({"order_id": id, "customer_name": "M", "customer_email": "m@example.com"})),
+        )
         .await;
     assert_eq!(r.status, 404, "{:?}", r.json);
     env.assert_clean();
@@ -154,7 +275,9 @@ async fn an_idempotency_key_orders_once() {
     // Replays take tokens too (each is a request); room for this test's 24.
     let env = TestEnv::start_with(&[("rate_limit_capacity", "50")]).await;
     let (_, token) = env.customer_account("Citra").await;
-    let p = env.products(&[("Kopi", 25_000, 100), ("Teh", 10_000, 100)]).await;
+    let p = env
+        .products(&[("Kopi", 25_000, 100), ("Teh", 10_000, 100)])
+        .await;
     let post = |key: &'static str, body: Value| {
         let req = env
             .http
@@ -187,7 +310,16 @@ async fn an_idempotency_key_orders_once() {
     assert_eq!(ids.len(), 1);
     assert_eq!(stock(&env, p[1]).await, 99);
     let r = env
-        .send("POST", "/order", env.http.post(format!("{}/order", env.base)).bearer_auth(&token).header("idempotency-key", "has space").header("content-type", "application/json").body(items(&[(p[1], 1)]).to_string()))
+        .send(
+            "POST",
+            "/order",
+            env.http
+                .post(format!("{}/order", env.base))
+                .bearer_auth(&token)
+                .header("idempotency-key", "has space")
+                .header("content-type", "application/json")
+                .body(items(&[(p[1], 1)]).to_string()),
+        )
         .await;
     assert_eq!(r.status, 400);
     env.assert_clean();
@@ -204,17 +336,27 @@ async fn two_hundred_buyers_never_oversell_twenty_units() {
     let mut accepted_total = 0;
     for round in 0..10 {
         let p = env.products(&[("Limited", 50_000, 20)]).await[0];
-        let replies = join_all(buyers.iter().map(|t| {
-            env.call("POST", "/order", Some(t), Some(items(&[(p, 1)])))
-        }))
+        let replies = join_all(
+            buyers
+                .iter()
+                .map(|t| env.call("POST", "/order", Some(t), Some(items(&[(p, 1)])))),
+        )
         .await;
         let accepted = replies.iter().filter(|r| r.status == 201).count();
         for r in &replies {
-            assert!(r.status == 201 || r.status == 409, "round {round}: {} {:?}", r.status, r.json);
+            assert!(
+                r.status == 201 || r.status == 409,
+                "round {round}: {} {:?}",
+                r.status,
+                r.json
+            );
         }
         let client = env.db.client().await;
         let reserved: i64 = client
-            .query_one("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE product_id = $1", &[&p])
+            .query_one(
+                "SELECT coalesce(sum(quantity), 0) FROM order_items WHERE product_id = $1",
+                &[&p],
+            )
             .await
             .unwrap()
             .get(0);

@@ -209,7 +209,12 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "the same token again",
         cost(5, 1, (1, 1), (1, 1)),
     ),
-    ("GET", "/payment/order/{order_id}", "", cost(2, 1, (1, 1), (0, 0))),
+    (
+        "GET",
+        "/payment/order/{order_id}",
+        "",
+        cost(2, 1, (1, 1), (0, 0)),
+    ),
     // database_url, the server key; the forgery is kept in the audit table.
     (
         "POST",
@@ -565,24 +570,48 @@ async fn orders_and_payments(
             .bearer_auth(&token)
     };
     // Warm the scripts (write-through, the list read) as earlier requests would.
-    assert_eq!(env.call("POST", "/order", Some(&token), Some(order_body.clone())).await.status, 201);
-    assert_eq!(env.call("GET", "/order", Some(&token), None).await.status, 200);
-    m.one(env, ("POST", "/order", ""), post("/order", &order_body), 201)
-        .await;
+    assert_eq!(
+        env.call("POST", "/order", Some(&token), Some(order_body.clone()))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        env.call("GET", "/order", Some(&token), None).await.status,
+        200
+    );
+    m.one(
+        env,
+        ("POST", "/order", ""),
+        post("/order", &order_body),
+        201,
+    )
+    .await;
     let id = env.call("GET", "/order", Some(&token), None).await.json["orders"][0]["id"]
         .as_i64()
         .unwrap();
     // The listing just above filled page 1 again; ask for another page size.
-    m.one(env, ("GET", "/order", "uncached"), get("/order?page_size=5"), 200)
-        .await;
-    m.one(env, ("GET", "/order", "cached"), get("/order?page_size=5"), 200)
-        .await;
+    m.one(
+        env,
+        ("GET", "/order", "uncached"),
+        get("/order?page_size=5"),
+        200,
+    )
+    .await;
+    m.one(
+        env,
+        ("GET", "/order", "cached"),
+        get("/order?page_size=5"),
+        200,
+    )
+    .await;
     let item = format!("/order/{id}");
     m.one(env, ("GET", "/order/{id}", "uncached"), get(&item), 200)
         .await;
     m.one(env, ("GET", "/order/{id}", "cached"), get(&item), 200)
         .await;
-    let initiate = json!({"order_id": id, "customer_name": "Budget", "customer_email": "b@example.com"});
+    let initiate =
+        json!({"order_id": id, "customer_name": "Budget", "customer_email": "b@example.com"});
     m.one(
         env,
         ("POST", "/payment/initiate", "new Snap transaction"),
@@ -598,8 +627,13 @@ async fn orders_and_payments(
     )
     .await;
     let payment = format!("/payment/order/{id}");
-    m.one(env, ("GET", "/payment/order/{order_id}", ""), get(&payment), 200)
-        .await;
+    m.one(
+        env,
+        ("GET", "/payment/order/{order_id}", ""),
+        get(&payment),
+        200,
+    )
+    .await;
     let gateway_id = env.call("GET", &payment, Some(&token), None).await.json["payment"]
         ["gateway_order_id"]
         .as_str()

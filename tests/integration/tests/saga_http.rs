@@ -22,30 +22,60 @@ async fn stock(shop: &Shop, id: i64) -> i32 {
 async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
     let shop = Shop::start().await;
     let (_, token) = shop.env.customer_account("Dewi").await;
-    let p = shop.env.products(&[("Kopi", 25_000, 10), ("Teh", 10_000, 10)]).await;
+    let p = shop
+        .env
+        .products(&[("Kopi", 25_000, 10), ("Teh", 10_000, 10)])
+        .await;
 
     // Paid: the worker made the pending payment before anyone asked.
     let paid = shop.order(&token, &[(p[0], 2), (p[1], 1)]).await;
-    shop.wait_for_count(&format!("SELECT count(*) FROM payments WHERE order_id = {paid}"), 1).await;
-    let payment = shop.env.call("GET", &format!("/payment/order/{paid}"), Some(&token), None).await;
+    shop.wait_for_count(
+        &format!("SELECT count(*) FROM payments WHERE order_id = {paid}"),
+        1,
+    )
+    .await;
+    let payment = shop
+        .env
+        .call("GET", &format!("/payment/order/{paid}"), Some(&token), None)
+        .await;
     assert_eq!(payment.status, 200);
     assert_eq!(payment.json["payment"]["status"], "pending");
     assert_eq!(payment.json["payment"]["amount"], 60_000);
     let (gateway_id, snap_token, url) = shop.initiate(&token, paid).await;
     assert!(url.starts_with(&shop.midtrans.base), "{url}");
-    assert_eq!(shop.initiate(&token, paid).await.1, snap_token, "the same token while valid");
+    assert_eq!(
+        shop.initiate(&token, paid).await.1,
+        snap_token,
+        "the same token while valid"
+    );
     assert_eq!(shop.midtrans.transactions(), 1);
-    let sent = shop.simulate(&gateway_id, "settlement", Some("accept")).await;
+    let sent = shop
+        .simulate(&gateway_id, "settlement", Some("accept"))
+        .await;
     assert_eq!(sent["webhook_status"], 200, "{sent}");
     shop.wait_for_order(&token, paid, "paid").await;
-    let payment = shop.env.call("GET", &format!("/payment/order/{paid}"), Some(&token), None).await;
+    let payment = shop
+        .env
+        .call("GET", &format!("/payment/order/{paid}"), Some(&token), None)
+        .await;
     assert_eq!(payment.json["payment"]["status"], "paid");
     assert_eq!(payment.json["payment"]["payment_channel"], "bca");
     assert!(payment.json["payment"]["va_number"].is_string());
-    assert_eq!((stock(&shop, p[0]).await, stock(&shop, p[1]).await), (8, 9), "paid keeps its stock");
+    assert_eq!(
+        (stock(&shop, p[0]).await, stock(&shop, p[1]).await),
+        (8, 9),
+        "paid keeps its stock"
+    );
     let r = shop
         .env
-        .call("POST", "/payment/initiate", Some(&token), Some(json!({"order_id": paid, "customer_name": "D", "customer_email": "d@example.com"})))
+        .call(
+            "POST",
+            "/payment/initiate",
+            Some(&token),
+            Some(
+                json!({"order_id": paid, "customer_name": "D", "customer_email": "d@example.com"}),
+            ),
+        )
         .await;
     assert_eq!(r.status, 409, "a paid order is not payable");
 
@@ -55,11 +85,26 @@ async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
     let (_, _, page_url) = shop.initiate(&token, denied).await;
     let page = shop.env.http.get(&page_url).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("75.000"), "the page shows the amount");
-    let click = shop.env.http.post(format!("{page_url}/deny")).send().await.unwrap();
+    assert!(
+        page.text().await.unwrap().contains("75.000"),
+        "the page shows the amount"
+    );
+    let click = shop
+        .env
+        .http
+        .post(format!("{page_url}/deny"))
+        .send()
+        .await
+        .unwrap();
     assert!(click.status().is_success(), "{}", click.status());
     shop.wait_for_order(&token, denied, "failed").await;
-    shop.wait_for_count(&format!("SELECT count(*) FROM orders WHERE id = {denied} AND stock_released_at IS NOT NULL"), 1).await;
+    shop.wait_for_count(
+        &format!(
+            "SELECT count(*) FROM orders WHERE id = {denied} AND stock_released_at IS NOT NULL"
+        ),
+        1,
+    )
+    .await;
     assert_eq!(stock(&shop, p[0]).await, 8, "the stock came back");
     // The catalog shows it (written through, not stale).
     let product = shop.env.get(&format!("/product/{}", p[0])).await;
@@ -70,15 +115,35 @@ async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
     let (gateway_id, _, _) = shop.initiate(&token, expired).await;
     shop.simulate(&gateway_id, "expire", None).await;
     shop.wait_for_order(&token, expired, "expired").await;
-    shop.wait_for_count(&format!("SELECT count(*) FROM orders WHERE id = {expired} AND stock_released_at IS NOT NULL"), 1).await;
+    shop.wait_for_count(
+        &format!(
+            "SELECT count(*) FROM orders WHERE id = {expired} AND stock_released_at IS NOT NULL"
+        ),
+        1,
+    )
+    .await;
     assert_eq!(stock(&shop, p[1]).await, 9);
 
     // Every event was acknowledged by its consumer, so the relay leaves it.
-    shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0).await;
-    assert_eq!(shop.count("SELECT count(*) FROM outbox WHERE event_type = 'payment.updated'").await, 3);
+    shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0)
+        .await;
+    assert_eq!(
+        shop.count("SELECT count(*) FROM outbox WHERE event_type = 'payment.updated'")
+            .await,
+        3
+    );
     let list = shop.env.call("GET", "/order", Some(&token), None).await;
-    let statuses: Vec<&str> = list.json["orders"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, vec!["expired", "failed", "paid"], "newest first, fresh after each change");
+    let statuses: Vec<&str> = list.json["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["expired", "failed", "paid"],
+        "newest first, fresh after each change"
+    );
     shop.env.assert_clean();
     shop.workers.as_ref().unwrap().app.stats();
 }
@@ -115,11 +180,16 @@ impl Webhook<'_> {
             .post(format!("{}/payment/webhook", self.shop.env.base))
             .header("content-type", content_type)
             .body(body);
-        self.shop.env.send("POST", "/payment/webhook", req).await.status
+        self.shop
+            .env
+            .send("POST", "/payment/webhook", req)
+            .await
+            .status
     }
 
     async fn post(&mut self, body: &Value) -> u16 {
-        self.post_raw(body.to_string().into_bytes(), "application/json").await
+        self.post_raw(body.to_string().into_bytes(), "application/json")
+            .await
     }
 
     /// The payment's status and the number of payment.updated events.
@@ -146,7 +216,10 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
     let (gid, _, _) = shop.initiate(&token, order).await;
     let other = shop.order(&token, &[(p[0], 1)]).await;
     let (other_gid, _, _) = shop.initiate(&token, other).await;
-    let mut hook = Webhook { shop: &shop, sent: 0 };
+    let mut hook = Webhook {
+        shop: &shop,
+        sent: 0,
+    };
     let pending = || ("pending".to_string(), 0i64);
 
     // Forged signatures: 401, nothing changes.
@@ -189,7 +262,14 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
     }
     // Signed, but the status is a lie (Midtrans still says pending): the
     // status API wins, nothing moves.
-    for status in ["settlement", "capture", "deny", "expire", "cancel", "refund"] {
+    for status in [
+        "settlement",
+        "capture",
+        "deny",
+        "expire",
+        "cancel",
+        "refund",
+    ] {
         let n = notification(&gid, status, "200", "50000.00");
         assert_eq!(hook.post(&n).await, 200, "{status}");
         assert_eq!(hook.state(order).await, pending(), "{status}");
@@ -203,9 +283,16 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
         let status = hook.post_raw(raw.as_bytes().to_vec(), "application/json").await;
         assert_eq!(status, 400, "{raw:?}");
     }
-    assert_eq!(hook.post_raw(good.to_string().into_bytes(), "text/plain").await, 415);
+    assert_eq!(
+        hook.post_raw(good.to_string().into_bytes(), "text/plain")
+            .await,
+        415
+    );
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    assert_eq!(hook.post_raw(huge.into_bytes(), "application/json").await, 413);
+    assert_eq!(
+        hook.post_raw(huge.into_bytes(), "application/json").await,
+        413
+    );
     assert_eq!(hook.state(order).await, pending());
 
     // The real thing: Midtrans settles; the genuine notification applies once.
@@ -225,16 +312,31 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
     }
     // A refund does move a paid payment (and only that).
     shop.midtrans.set_status(&gid, "refund", None);
-    assert_eq!(hook.post(&notification(&gid, "refund", "200", "50000.00")).await, 200);
+    assert_eq!(
+        hook.post(&notification(&gid, "refund", "200", "50000.00"))
+            .await,
+        200
+    );
     assert_eq!(hook.state(order).await, ("refunded".to_string(), 2));
     shop.wait_for_order(&token, order, "paid").await;
 
     assert!(hook.sent >= 40, "corpus of {} notifications", hook.sent);
     // Every notification was kept with its verdict.
-    let kept = shop.count("SELECT count(*) FROM payment_notifications").await;
-    assert_eq!(kept as usize, hook.sent - 2, "all but the 415 and the 413 (never read)");
-    let verdicts = shop.count("SELECT count(DISTINCT verdict) FROM payment_notifications").await;
-    assert_eq!(verdicts, 6, "malformed, bad_signature, amount_mismatch, unknown_order, applied, already_applied");
+    let kept = shop
+        .count("SELECT count(*) FROM payment_notifications")
+        .await;
+    assert_eq!(
+        kept as usize,
+        hook.sent - 2,
+        "all but the 415 and the 413 (never read)"
+    );
+    let verdicts = shop
+        .count("SELECT count(DISTINCT verdict) FROM payment_notifications")
+        .await;
+    assert_eq!(
+        verdicts, 6,
+        "malformed, bad_signature, amount_mismatch, unknown_order, applied, already_applied"
+    );
     // The other order was never touched.
     assert_eq!(hook.state(other).await, pending());
     eprintln!("webhook corpus: {} notifications", hook.sent);
@@ -263,11 +365,15 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
         shop.env.send("POST", "/payment/webhook", req)
     }))
     .await;
-    let applied = replies.iter().filter(|r| r.json["status"] == "applied").count();
+    let applied = replies
+        .iter()
+        .filter(|r| r.json["status"] == "applied")
+        .count();
     assert!(replies.iter().all(|r| r.status == 200));
     assert_eq!(applied, 1, "one notification applied, nine already applied");
     shop.wait_for_order(&token, order, "failed").await;
-    shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0).await;
+    shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0)
+        .await;
     assert_eq!(stock(&shop, p[0]).await, 10);
 
     // The event delivered three more times (as the relay would).
@@ -276,13 +382,20 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
         .db
         .client()
         .await
-        .query_one("SELECT payload::text FROM outbox WHERE event_type = 'payment.updated'", &[])
+        .query_one(
+            "SELECT payload::text FROM outbox WHERE event_type = 'payment.updated'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let mut redis = integration::redis_client(&shop.env.redis);
     for _ in 0..3 {
-        let _: i64 = redis::cmd("PUBLISH").arg("payment.updated").arg(&payload).query(&mut redis).unwrap();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("payment.updated")
+            .arg(&payload)
+            .query(&mut redis)
+            .unwrap();
     }
     // And order.created again: still one payment.
     let created: String = shop
@@ -290,16 +403,28 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
         .db
         .client()
         .await
-        .query_one("SELECT payload::text FROM outbox WHERE event_type = 'order.created'", &[])
+        .query_one(
+            "SELECT payload::text FROM outbox WHERE event_type = 'order.created'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
-    let _: i64 = redis::cmd("PUBLISH").arg("order.created").arg(&created).query(&mut redis).unwrap();
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg("order.created")
+        .arg(&created)
+        .query(&mut redis)
+        .unwrap();
     // Garbage on the channels is refused and logged, never acted on.
     for junk in ["not json", "{}", "{\"type\":\"payment.updated\"}"] {
-        let _: i64 = redis::cmd("PUBLISH").arg("payment.updated").arg(junk).query(&mut redis).unwrap();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("payment.updated")
+            .arg(junk)
+            .query(&mut redis)
+            .unwrap();
     }
-    shop.wait_for_count("SELECT count(*) FROM processed_events", 2).await;
+    shop.wait_for_count("SELECT count(*) FROM processed_events", 2)
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(stock(&shop, p[0]).await, 10, "released exactly once");
     assert_eq!(shop.count("SELECT count(*) FROM payments").await, 1);
