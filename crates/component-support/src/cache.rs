@@ -157,7 +157,7 @@ impl Cache {
         let Some(conn) = self.conn() else {
             return false;
         };
-        match conn.publish(channel, &payload.to_vec()) {
+        match conn.publish(channel, payload) {
             Ok(()) => true,
             Err(e) => {
                 self.failed("PUBLISH", e);
