@@ -51,7 +51,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
     let backends = Backends::start()?;
     let runtime = Runtime::parse(opts.runtime.as_deref())?;
     let targets = Targets::start(&root, &out, &runtime, &backends)?;
-    let scenarios = run_scenarios(&targets, &opts, &out)?;
+    let scenarios = run_scenarios(&targets, &opts, &out, &backends.db_url)?;
     let sizes = wasm_sizes(&root);
     let instantiation = match runtime {
         Runtime::Spin => Value::Null,
@@ -348,7 +348,12 @@ fn measure(
 
 type Scenario = (&'static str, Vec<Value>);
 
-fn run_scenarios(t: &Targets, opts: &Options, out: &Path) -> anyhow::Result<Vec<Scenario>> {
+fn run_scenarios(
+    t: &Targets,
+    opts: &Options,
+    out: &Path,
+    db_url: &str,
+) -> anyhow::Result<Vec<Scenario>> {
     let mut script_no = 0;
     let mut sequential = |prefix: &str, start: u64| -> anyhow::Result<PathBuf> {
         script_no += 1;
@@ -424,14 +429,81 @@ fn run_scenarios(t: &Targets, opts: &Options, out: &Path) -> anyhow::Result<Vec<
         "POST /login",
         vec![measure(&t.app, opts, "/login", Some((&login, &login)))?],
     ));
+    let me = me_lua(out)?;
     scenarios.push((
         "GET /me",
-        vec![{
-            let me = me_lua(out)?;
-            measure(&t.app, opts, "/me", Some((&me, &me)))?
-        }],
+        vec![measure(&t.app, opts, "/me", Some((&me, &me)))?],
+    ));
+    // An order is one create_order call: beside it, pgbench runs the same
+    // call at the same concurrency straight against Postgres (the goal is
+    // at least 0.7 of it). Each request orders one unit of the next product.
+    let (order_warm, order_run) = (order_lua(out, 1)?, order_lua(out, RANGE)?);
+    scenarios.push((
+        "POST /order",
+        vec![
+            measure(&t.app, opts, "/order", Some((&order_warm, &order_run)))?,
+            pgbench_create_order(db_url, opts, out)?,
+        ],
+    ));
+    scenarios.push((
+        "cached GET /order/{id}",
+        vec![measure(&t.app, opts, "/order/1", Some((&me, &me)))?],
     ));
     Ok(scenarios)
+}
+
+/// `POST /order` as the seeded user, one unit of product `start`+1, +2, …
+fn order_lua(out: &Path, start: u64) -> anyhow::Result<PathBuf> {
+    let token = bench_token()?;
+    let path = out.join(format!("order-{start}.lua"));
+    std::fs::write(
+        &path,
+        format!(
+            "local next_id = {start}\n\
+             function setup(thread) thread:set(\"id\", next_id); next_id = next_id + 1 end\n\
+             function request()\n\
+               id = id + 2\n\
+               return wrk.format(\"POST\", \"/order\", {{[\"Content-Type\"] = \"application/json\", \
+             [\"Authorization\"] = \"Bearer {token}\"}}, \
+             '{{\"items\":[{{\"product_id\":' .. (id % {PRODUCTS} + 1) .. ',\"quantity\":1}}]}}')\n\
+             end\n"
+        ),
+    )?;
+    Ok(path)
+}
+
+/// The same `create_order` call through pgbench, `connections` clients.
+fn pgbench_create_order(db_url: &str, opts: &Options, out: &Path) -> anyhow::Result<Value> {
+    let script = out.join("create_order.pgbench.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "\\set id random(1, {PRODUCTS})\n\
+             SELECT outcome FROM create_order(1, ARRAY[:id]::bigint[], ARRAY[1]::int[], NULL, '-');\n"
+        ),
+    )?;
+    let output = Command::new("pgbench")
+        .args(["-n", "-j", "2", "-c", &opts.connections.to_string()])
+        .args(["-T", &opts.seconds.to_string(), "-f"])
+        .arg(&script)
+        .arg(db_url)
+        .output()
+        .context("running pgbench (Debian: postgresql-client)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let number_after = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+    };
+    let tps = number_after("tps = ").context("no tps in pgbench's output")?;
+    let latency = number_after("latency average = ");
+    eprintln!("pgbench    create_order: {tps:.0} tps, average {latency:?} ms");
+    // pgbench reports an average latency, not percentiles.
+    Ok(json!({"target": "pgbench", "path": "create_order()", "load": {"rps": tps, "avg_ms": latency}, "per_request": null}))
 }
 
 /// One request, waited for however long it takes (no load generator).
@@ -464,15 +536,20 @@ fn post_json_lua(body: &str) -> String {
     )
 }
 
-/// `GET /me` as the seeded account (user 1), with a token of the bench's secret.
-fn me_lua(out: &Path) -> anyhow::Result<PathBuf> {
-    let token = auth_core::issue_access_token(
+/// An access token of the seeded account (user 1), signed with the bench's secret.
+fn bench_token() -> anyhow::Result<String> {
+    auth_core::issue_access_token(
         env::jwt_secret()?.as_bytes(),
         1,
         auth_core::Role::Customer,
         3600,
     )
-    .map_err(|e| anyhow::anyhow!(e.message()))?;
+    .map_err(|e| anyhow::anyhow!(e.message()))
+}
+
+/// `GET /me` (and other reads) as the seeded account.
+fn me_lua(out: &Path) -> anyhow::Result<PathBuf> {
+    let token = bench_token()?;
     let path = out.join("me.lua");
     std::fs::write(
         &path,
@@ -588,7 +665,12 @@ fn print_table(scenarios: &[Scenario], floor_rps: f64) {
                 .find(|r| r["target"] == target)
                 .and_then(|r| r["load"]["rps"].as_f64())
         };
-        let (probe, native) = (rps_of("probe"), rps_of("baseline"));
+        // The native comparison: the axum baseline, or for POST /order
+        // pgbench running the same SQL call.
+        let (probe, native) = (
+            rps_of("probe"),
+            rps_of("baseline").or_else(|| rps_of("pgbench")),
+        );
         for r in runs {
             let rps = r["load"]["rps"].as_f64().unwrap_or(0.0);
             let ratio = |d: Option<f64>| {
