@@ -491,7 +491,10 @@ fn pgbench_create_order(db_url: &str, opts: &Options, out: &Path) -> anyhow::Res
         .context("running pgbench (Debian: postgresql-client)")?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        bail!("pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "pgbench failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let number_after = |label: &str| {
         text.lines()
@@ -503,7 +506,9 @@ fn pgbench_create_order(db_url: &str, opts: &Options, out: &Path) -> anyhow::Res
     let latency = number_after("latency average = ");
     eprintln!("pgbench    create_order: {tps:.0} tps, average {latency:?} ms");
     // pgbench reports an average latency, not percentiles.
-    Ok(json!({"target": "pgbench", "path": "create_order()", "load": {"rps": tps, "avg_ms": latency}, "per_request": null}))
+    Ok(
+        json!({"target": "pgbench", "path": "create_order()", "load": {"rps": tps, "avg_ms": latency}, "per_request": null}),
+    )
 }
 
 /// One request, waited for however long it takes (no load generator).

@@ -434,3 +434,84 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
     assert!(!logs.contains(MIDTRANS_KEY));
     shop.env.assert_clean();
 }
+
+/// The worker process dies while 200 orders are placed and comes back
+/// later: the relay (Kafka off: redelivery only) re-publishes what no worker
+/// acknowledged, and every order gets exactly one payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_order_loses_its_payment_when_the_workers_die() {
+    let mut shop = Shop::start().await;
+    let p = shop.env.products(&[("Kopi", 1_000, 10_000)]).await[0];
+    let mut buyers = Vec::new();
+    for i in 0..20 {
+        buyers.push(shop.env.customer_account(&format!("Lost{i}")).await.1);
+    }
+    place(&shop, &buyers, p, 0).await;
+    // Killed mid-way: the second hundred is published to nobody.
+    shop.workers = None;
+    place(&shop, &buyers, p, 1).await;
+    assert_eq!(shop.count("SELECT count(*) FROM orders").await, 200);
+    assert!(shop.count("SELECT count(*) FROM payments").await < 200);
+
+    let relay_cfg = <relay::config::Config as clap::Parser>::parse_from([
+        "relay",
+        "--database-url",
+        &shop.env.db.url,
+        "--redis-url",
+        &shop.env.redis.url(),
+        "--kafka-brokers",
+        "off",
+        "--redeliver-after-secs",
+        "1",
+        "--redeliver-max-delay-secs",
+        "1",
+        "--http-addr",
+        "127.0.0.1:0",
+    ]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let relay = tokio::spawn(relay::relay::run(relay_cfg, async {
+        let _ = stopped.await;
+    }));
+    // Restarted later (as the supervisor does).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    shop.workers = Some(shop.env.start_workers().await);
+    shop.wait_for_count(
+        "SELECT count(*) FROM outbox WHERE event_type = 'order.created' AND consumed_at IS NULL",
+        0,
+    )
+    .await;
+    let _ = stop.send(());
+    relay.await.unwrap().unwrap();
+    assert_eq!(
+        shop.count("SELECT count(*) FROM payments").await,
+        200,
+        "one payment per order"
+    );
+    assert_eq!(
+        shop.count("SELECT count(DISTINCT order_id) FROM payments")
+            .await,
+        200
+    );
+    assert_eq!(
+        shop.count("SELECT count(*) FROM payment_attempts").await,
+        200,
+        "none twice"
+    );
+    assert_eq!(
+        shop.count("SELECT count(*) FROM processed_events WHERE consumer = 'payments'")
+            .await,
+        200
+    );
+    let redelivered = shop
+        .count("SELECT count(*) FROM outbox WHERE publish_attempts > 0")
+        .await;
+    eprintln!("no loss: 200 orders, workers down for 100 of them, {redelivered} re-published, 200 payments");
+    assert!(redelivered >= 1);
+    shop.env.assert_clean();
+}
+
+/// 100 orders of one unit of `product`, spread over `buyers`, at once.
+async fn place(shop: &Shop, buyers: &[String], product: i64, round: usize) {
+    let line = [(product, 1)];
+    join_all((0..100).map(|i| shop.order(&buyers[(i + round) % buyers.len()], &line))).await;
+}
