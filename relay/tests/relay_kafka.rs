@@ -118,6 +118,27 @@ async fn wait_backlog_empty(db: &TestDatabase) {
 
 /// Everything on both topics: (topic, key, event_id) in partition order.
 fn consume_all(broker: &KafkaBroker, expected: usize) -> Vec<(String, i64, String)> {
+    consume_with(broker, expected, |m| {
+        let key: i64 = std::str::from_utf8(m.key().unwrap())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let event_id = m
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == "event_id"))
+            .and_then(|h| h.value)
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+            .expect("event_id header");
+        (m.topic().to_string(), key, event_id)
+    })
+}
+
+/// Everything on both topics, each message read by `read`.
+fn consume_with<T>(
+    broker: &KafkaBroker,
+    expected: usize,
+    read: impl Fn(&rdkafka::message::BorrowedMessage) -> T,
+) -> Vec<T> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
         .set("group.id", "relay-test-reader")
@@ -139,17 +160,7 @@ fn consume_all(broker: &KafkaBroker, expected: usize) -> Vec<(String, i64, Strin
     while Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
-                let key: i64 = std::str::from_utf8(m.key().unwrap())
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                let event_id = m
-                    .headers()
-                    .and_then(|h| h.iter().find(|h| h.key == "event_id"))
-                    .and_then(|h| h.value)
-                    .map(|v| String::from_utf8(v.to_vec()).unwrap())
-                    .expect("event_id header");
-                out.push((m.topic().to_string(), key, event_id));
+                out.push(read(&m));
                 quiet_since = Instant::now();
             }
             Some(Err(e)) => panic!("consumer error: {e}"),
@@ -718,4 +729,94 @@ async fn rows_in_backoff_do_not_starve_later_events() {
         .get(0);
     assert_eq!(early, 0, "an event in backoff was re-published early");
     assert_eq!(relay.metric("relay_redelivered_total").await, 1500.0);
+}
+
+/// The saga's real events — written by `create_order` and
+/// `apply_payment_notification`, not hand-made rows — read back from Kafka
+/// with the fields docs/events.md promises, keyed by the order id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sagas_events_read_back_from_kafka_as_documented() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start().unwrap();
+    let broker = KafkaBroker::start().unwrap();
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO users (full_name, email) VALUES ('Ayu', 'ayu@example.com'); \
+             INSERT INTO products (name, price, stock) VALUES ('Kopi', 25000, 10), ('Teh', 10000, 5)",
+        )
+        .await
+        .unwrap();
+    let order: i64 = client
+        .query_one(
+            "SELECT order_id FROM create_order(1, ARRAY[1, 2]::bigint[], ARRAY[2, 1], NULL, '1x2,2x1') LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .query_one("SELECT ensure_payment($1)", &[&order])
+        .await
+        .unwrap();
+    let gateway_id: String = client
+        .query_one(
+            "SELECT gateway_order_id FROM payments WHERE order_id = $1",
+            &[&order],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let applied: String = client
+        .query_one(
+            "SELECT outcome FROM apply_payment_notification($1, 'paid', 'settlement', 'accept', \
+             'tx-1', 'bank_transfer', 'bca', '123', '\\x7b7d'::bytea)",
+            &[&gateway_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, "applied");
+
+    let _relay = start_relay(&db, &redis, &broker, &[]);
+    wait_backlog_empty(&db).await;
+    let seen = consume_with(&broker, 2, |m| {
+        let key: i64 = std::str::from_utf8(m.key().unwrap())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let payload: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        (m.topic().to_string(), key, payload)
+    });
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let event = |topic: &str| {
+        seen.iter()
+            .find(|(t, ..)| t == topic)
+            .unwrap_or_else(|| panic!("no {topic}"))
+    };
+    let (_, key, created) = event("order.created");
+    assert_eq!(*key, order);
+    assert_eq!(created["type"], "order.created");
+    assert_eq!(created["order_id"], order);
+    assert_eq!(created["user_id"], 1);
+    assert_eq!(created["total_price"], 60000);
+    assert_eq!(created["status"], "pending");
+    assert_eq!(created["items"].as_array().unwrap().len(), 2);
+    assert_eq!(created["items"][0]["price"], 25000);
+    let (_, key, updated) = event("payment.updated");
+    assert_eq!(*key, order);
+    assert_eq!(updated["type"], "payment.updated");
+    assert_eq!(updated["order_id"], order);
+    assert_eq!(updated["user_id"], 1);
+    assert_eq!(updated["amount"], 60000);
+    assert_eq!(updated["status"], "paid");
+    assert_eq!(updated["previous_status"], "pending");
+    assert_eq!(updated["gateway_order_id"], gateway_id.as_str());
+    assert_eq!(updated["transaction_status"], "settlement");
+    for e in [created, updated] {
+        let id = e["event_id"].as_str().unwrap();
+        assert!(platform_core::event::is_uuid(id), "{id}");
+        let at = e["occurred_at"].as_str().unwrap();
+        assert!(at.ends_with('Z') && at.len() == 27, "{at}");
+    }
 }
