@@ -47,9 +47,14 @@ BEGIN
         SELECT * INTO earlier FROM idempotency_keys k
         WHERE k.user_id = p_user_id AND k.key = p_key;
         IF FOUND AND earlier.created_at > now_utc - interval '24 hours' THEN
+            -- A replay answers the first response again: the order as it
+            -- was created (its order.created payload), whatever it is now.
             RETURN QUERY SELECT
                 CASE WHEN earlier.fingerprint = p_fingerprint THEN 'replayed' ELSE 'key_mismatch' END,
-                earlier.order_id, NULL::BIGINT, NULL::INTEGER, NULL::BIGINT, NULL::TEXT,
+                earlier.order_id, NULL::BIGINT, NULL::INTEGER, NULL::BIGINT,
+                (SELECT o.payload::TEXT FROM outbox o
+                 WHERE o.aggregate_id = earlier.order_id AND o.event_type = 'order.created'
+                 LIMIT 1),
                 NULL::TEXT, NULL::TEXT, NULL::BIGINT, NULL::TIMESTAMP, NULL::TIMESTAMP;
             RETURN;
         ELSIF FOUND THEN

@@ -58,7 +58,8 @@ pub fn create(
             }
             Ok(order)
         }
-        Created::Replayed(id) => get(user_id, id),
+        Created::Replayed(order) => Ok(order),
+        Created::ReplayedCurrent(id) => get(user_id, id),
         Created::KeyMismatch => Err(ServiceError::Unprocessable(
             "Idempotency-Key was already used with a different order".to_string(),
         )),

@@ -127,8 +127,10 @@ pub enum Created {
         event: String,
         products: Vec<CachedProduct>,
     },
-    /// The key's earlier order.
-    Replayed(OrderId),
+    /// The key's earlier order, as it was first answered.
+    Replayed(Order),
+    /// The key's earlier order, whose creation event is no longer kept.
+    ReplayedCurrent(OrderId),
     KeyMismatch,
     UnknownProduct(i64),
     OutOfStock {
@@ -182,26 +184,7 @@ pub fn create(
     match db::text(first, 0)?.as_str() {
         "created" => {
             let event = db::text(first, 5)?;
-            let e: CreatedEvent = serde_json::from_str(&event)
-                .map_err(|e| ServiceError::internal(format!("order.created payload: {e}")))?;
-            let order = Order {
-                id: e.order_id,
-                user_id: e.user_id,
-                total_price: e.total_price,
-                status: OrderStatus::Pending,
-                order_items: e
-                    .items
-                    .into_iter()
-                    .map(|i| OrderItem {
-                        id: i.id,
-                        product_id: i.product_id,
-                        quantity: i.quantity,
-                        price: i.price,
-                    })
-                    .collect(),
-                created_at: e.occurred_at.clone(),
-                updated_at: e.occurred_at,
-            };
+            let order = order_from_event(&event)?;
             let products = rs
                 .rows
                 .iter()
@@ -213,7 +196,11 @@ pub fn create(
                 products,
             })
         }
-        "replayed" => Ok(Created::Replayed(OrderId::new(db::int64(first, 1)?)?)),
+        "replayed" => match db::opt_text(first, 5)? {
+            Some(event) => Ok(Created::Replayed(order_from_event(&event)?)),
+            // The event row is gone (outbox pruned): the order as it is now.
+            None => Ok(Created::ReplayedCurrent(OrderId::new(db::int64(first, 1)?)?)),
+        },
         "key_mismatch" => Ok(Created::KeyMismatch),
         "unknown_product" => Ok(Created::UnknownProduct(db::int64(first, 2)?)),
         "out_of_stock" => Ok(Created::OutOfStock {
@@ -224,6 +211,31 @@ pub fn create(
             "create_order outcome {other}"
         ))),
     }
+}
+
+/// The order as its `order.created` payload describes it: what the first
+/// response said (status pending, never updated).
+fn order_from_event(event: &str) -> Result<Order, ServiceError> {
+    let e: CreatedEvent = serde_json::from_str(event)
+        .map_err(|e| ServiceError::internal(format!("order.created payload: {e}")))?;
+    Ok(Order {
+        id: e.order_id,
+        user_id: e.user_id,
+        total_price: e.total_price,
+        status: OrderStatus::Pending,
+        order_items: e
+            .items
+            .into_iter()
+            .map(|i| OrderItem {
+                id: i.id,
+                product_id: i.product_id,
+                quantity: i.quantity,
+                price: i.price,
+            })
+            .collect(),
+        created_at: e.occurred_at.clone(),
+        updated_at: e.occurred_at,
+    })
 }
 
 /// A product row returned by a function of V9: id, stock, version from

@@ -293,6 +293,16 @@ async fn an_idempotency_key_orders_once() {
     let replay = post("checkout-1", items(&[(p[0], 1), (p[0], 1)])).await;
     assert_eq!(replay.status, 201, "the same request, merged the same way");
     assert_eq!(replay.json, first.json);
+    // Paid since: the replay still answers what the first response said.
+    let id = first.json["order"]["id"].as_i64().unwrap();
+    env.db
+        .client()
+        .await
+        .execute("UPDATE orders SET status = 'paid', version = version + 1 WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    let later = post("checkout-1", items(&[(p[0], 2)])).await;
+    assert_eq!((later.status, &later.json), (201, &first.json));
     let other = post("checkout-1", items(&[(p[1], 2)])).await;
     assert_eq!(other.status, 422);
     assert_eq!(stock(&env, p[0]).await, 98);

@@ -283,6 +283,12 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
         let status = hook.post_raw(raw.as_bytes().to_vec(), "application/json").await;
         assert_eq!(status, 400, "{raw:?}");
     }
+    let big = format!("{{\"pad\":\"{}\"", "y".repeat(100 * 1024));
+    assert_eq!(hook.post_raw(big.into_bytes(), "application/json").await, 400);
+    let kept_of_big = shop
+        .count("SELECT max(octet_length(raw_body))::bigint FROM payment_notifications WHERE verdict = 'malformed'")
+        .await;
+    assert_eq!(kept_of_big, 16 * 1024, "an unverified body is kept only in part");
     assert_eq!(
         hook.post_raw(good.to_string().into_bytes(), "text/plain")
             .await,
