@@ -521,3 +521,64 @@ async fn place(shop: &Shop, buyers: &[String], product: i64, round: usize) {
     let line = [(product, 1)];
     join_all((0..100).map(|i| shop.order(&buyers[(i + round) % buyers.len()], &line))).await;
 }
+
+/// `POST /payment/initiate`'s refusals: bad bodies are 400, Midtrans
+/// refusing the key is 502, Midtrans unreachable or no key is 503 — JSON
+/// every time, and nothing is stored that could be answered later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initiate_refuses_bad_input_and_reports_midtrans_failures() {
+    let shop = Shop::start_with(&[("midtrans_server_key", "SB-Mid-server-not-the-sandboxs")]).await;
+    let (_, token) = shop.env.customer_account("Gita").await;
+    let p = shop.env.products(&[("Kopi", 25_000, 10)]).await;
+    let order = shop.order(&token, &[(p[0], 1)]).await;
+    for (body, why) in [
+        (json!({}), "empty"),
+        (json!({"order_id": order}), "missing fields"),
+        (json!({"order_id": "1", "customer_name": "G", "customer_email": "g@example.com"}), "string id"),
+        (json!({"order_id": 0, "customer_name": "G", "customer_email": "g@example.com"}), "zero id"),
+        (json!({"order_id": -5, "customer_name": "G", "customer_email": "g@example.com"}), "negative id"),
+        (json!({"order_id": order, "customer_name": "", "customer_email": "g@example.com"}), "empty name"),
+        (json!({"order_id": order, "customer_name": "G", "customer_email": "not-an-email"}), "bad email"),
+        (json!({"order_id": order, "customer_name": "G", "customer_email": "g@example.com", "amount": 1}), "a client amount"),
+        (json!([1, 2]), "not an object"),
+    ] {
+        let r = shop.env.call("POST", "/payment/initiate", Some(&token), Some(body)).await;
+        assert_eq!(r.status, 400, "{why}: {:?}", r.json);
+    }
+    let r = shop.env.call("GET", "/payment/order/abc", Some(&token), None).await;
+    assert_eq!(r.status, 400);
+    let r = shop.env.call("GET", "/payment/order/1", None, None).await;
+    assert_eq!(r.status, 401);
+    let unknown = json!({"order_id": order + 100, "customer_name": "G", "customer_email": "g@example.com"});
+    let r = shop.env.call("POST", "/payment/initiate", Some(&token), Some(unknown)).await;
+    assert_eq!(r.status, 404);
+
+    // The sandbox refuses this key: 502, and no token is stored.
+    let body = json!({"order_id": order, "customer_name": "G", "customer_email": "g@example.com"});
+    let r = shop.env.call("POST", "/payment/initiate", Some(&token), Some(body.clone())).await;
+    assert_eq!(r.status, 502, "{:?}", r.json);
+    assert_eq!(r.error(), "The payment provider refused the request");
+    assert_eq!(shop.count("SELECT count(*) FROM payment_attempts WHERE snap_token IS NOT NULL").await, 0);
+    assert!(!shop.env.stderr_of("payments-api").contains("SB-Mid-server-not-the-sandboxs"));
+
+    // Midtrans unreachable: 503.
+    let down = Shop::start_with(&[("midtrans_snap_base_url", "http://127.0.0.1:1")]).await;
+    let (_, token) = down.env.customer_account("Hadi").await;
+    let p = down.env.products(&[("Kopi", 25_000, 10)]).await;
+    let order = down.order(&token, &[(p[0], 1)]).await;
+    let body = json!({"order_id": order, "customer_name": "H", "customer_email": "h@example.com"});
+    let r = down.env.call("POST", "/payment/initiate", Some(&token), Some(body)).await;
+    assert_eq!(r.status, 503, "{:?}", r.json);
+
+    // No server key at all: payments are off, said as a 503.
+    let off = Shop::start_with(&[("midtrans_server_key", "")]).await;
+    let (_, token) = off.env.customer_account("Indah").await;
+    let p = off.env.products(&[("Kopi", 25_000, 10)]).await;
+    let order = off.order(&token, &[(p[0], 1)]).await;
+    let body = json!({"order_id": order, "customer_name": "I", "customer_email": "i@example.com"});
+    let r = off.env.call("POST", "/payment/initiate", Some(&token), Some(body)).await;
+    assert_eq!((r.status, r.error()), (503, "Payments are not configured"));
+    shop.env.assert_clean();
+    down.env.assert_clean();
+    off.env.assert_clean();
+}
