@@ -199,7 +199,9 @@ pub fn create(
         "replayed" => match db::opt_text(first, 5)? {
             Some(event) => Ok(Created::Replayed(order_from_event(&event)?)),
             // The event row is gone (outbox pruned): the order as it is now.
-            None => Ok(Created::ReplayedCurrent(OrderId::new(db::int64(first, 1)?)?)),
+            None => Ok(Created::ReplayedCurrent(OrderId::new(db::int64(
+                first, 1,
+            )?)?)),
         },
         "key_mismatch" => Ok(Created::KeyMismatch),
         "unknown_product" => Ok(Created::UnknownProduct(db::int64(first, 2)?)),

@@ -298,7 +298,10 @@ async fn an_idempotency_key_orders_once() {
     env.db
         .client()
         .await
-        .execute("UPDATE orders SET status = 'paid', version = version + 1 WHERE id = $1", &[&id])
+        .execute(
+            "UPDATE orders SET status = 'paid', version = version + 1 WHERE id = $1",
+            &[&id],
+        )
         .await
         .unwrap();
     let later = post("checkout-1", items(&[(p[0], 2)])).await;

@@ -284,11 +284,18 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
         assert_eq!(status, 400, "{raw:?}");
     }
     let big = format!("{{\"pad\":\"{}\"", "y".repeat(100 * 1024));
-    assert_eq!(hook.post_raw(big.into_bytes(), "application/json").await, 400);
+    assert_eq!(
+        hook.post_raw(big.into_bytes(), "application/json").await,
+        400
+    );
     let kept_of_big = shop
         .count("SELECT max(octet_length(raw_body))::bigint FROM payment_notifications WHERE verdict = 'malformed'")
         .await;
-    assert_eq!(kept_of_big, 16 * 1024, "an unverified body is kept only in part");
+    assert_eq!(
+        kept_of_big,
+        16 * 1024,
+        "an unverified body is kept only in part"
+    );
     assert_eq!(
         hook.post_raw(good.to_string().into_bytes(), "text/plain")
             .await,
@@ -534,32 +541,75 @@ async fn initiate_refuses_bad_input_and_reports_midtrans_failures() {
     for (body, why) in [
         (json!({}), "empty"),
         (json!({"order_id": order}), "missing fields"),
-        (json!({"order_id": "1", "customer_name": "G", "customer_email": "g@example.com"}), "string id"),
-        (json!({"order_id": 0, "customer_name": "G", "customer_email": "g@example.com"}), "zero id"),
-        (json!({"order_id": -5, "customer_name": "G", "customer_email": "g@example.com"}), "negative id"),
-        (json!({"order_id": order, "customer_name": "", "customer_email": "g@example.com"}), "empty name"),
-        (json!({"order_id": order, "customer_name": "G", "customer_email": "not-an-email"}), "bad email"),
-        (json!({"order_id": order, "customer_name": "G", "customer_email": "g@example.com", "amount": 1}), "a client amount"),
+        (
+            json!({"order_id": "1", "customer_name": "G", "customer_email": "g@example.com"}),
+            "string id",
+        ),
+        (
+            json!({"order_id": 0, "customer_name": "G", "customer_email": "g@example.com"}),
+            "zero id",
+        ),
+        (
+            json!({"order_id": -5, "customer_name": "G", "customer_email": "g@example.com"}),
+            "negative id",
+        ),
+        (
+            json!({"order_id": order, "customer_name": "", "customer_email": "g@example.com"}),
+            "empty name",
+        ),
+        (
+            json!({"order_id": order, "customer_name": "G", "customer_email": "not-an-email"}),
+            "bad email",
+        ),
+        (
+            json!({"order_id": order, "customer_name": "G", "customer_email": "g@example.com", "amount": 1}),
+            "a client amount",
+        ),
         (json!([1, 2]), "not an object"),
     ] {
-        let r = shop.env.call("POST", "/payment/initiate", Some(&token), Some(body)).await;
+        let r = shop
+            .env
+            .call("POST", "/payment/initiate", Some(&token), Some(body))
+            .await;
         assert_eq!(r.status, 400, "{why}: {:?}", r.json);
     }
-    let r = shop.env.call("GET", "/payment/order/abc", Some(&token), None).await;
+    let r = shop
+        .env
+        .call("GET", "/payment/order/abc", Some(&token), None)
+        .await;
     assert_eq!(r.status, 400);
     let r = shop.env.call("GET", "/payment/order/1", None, None).await;
     assert_eq!(r.status, 401);
-    let unknown = json!({"order_id": order + 100, "customer_name": "G", "customer_email": "g@example.com"});
-    let r = shop.env.call("POST", "/payment/initiate", Some(&token), Some(unknown)).await;
+    let unknown =
+        json!({"order_id": order + 100, "customer_name": "G", "customer_email": "g@example.com"});
+    let r = shop
+        .env
+        .call("POST", "/payment/initiate", Some(&token), Some(unknown))
+        .await;
     assert_eq!(r.status, 404);
 
     // The sandbox refuses this key: 502, and no token is stored.
     let body = json!({"order_id": order, "customer_name": "G", "customer_email": "g@example.com"});
-    let r = shop.env.call("POST", "/payment/initiate", Some(&token), Some(body.clone())).await;
+    let r = shop
+        .env
+        .call(
+            "POST",
+            "/payment/initiate",
+            Some(&token),
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(r.status, 502, "{:?}", r.json);
     assert_eq!(r.error(), "The payment provider refused the request");
-    assert_eq!(shop.count("SELECT count(*) FROM payment_attempts WHERE snap_token IS NOT NULL").await, 0);
-    assert!(!shop.env.stderr_of("payments-api").contains("SB-Mid-server-not-the-sandboxs"));
+    assert_eq!(
+        shop.count("SELECT count(*) FROM payment_attempts WHERE snap_token IS NOT NULL")
+            .await,
+        0
+    );
+    assert!(!shop
+        .env
+        .stderr_of("payments-api")
+        .contains("SB-Mid-server-not-the-sandboxs"));
 
     // Midtrans unreachable: 503.
     let down = Shop::start_with(&[("midtrans_snap_base_url", "http://127.0.0.1:1")]).await;
@@ -567,7 +617,10 @@ async fn initiate_refuses_bad_input_and_reports_midtrans_failures() {
     let p = down.env.products(&[("Kopi", 25_000, 10)]).await;
     let order = down.order(&token, &[(p[0], 1)]).await;
     let body = json!({"order_id": order, "customer_name": "H", "customer_email": "h@example.com"});
-    let r = down.env.call("POST", "/payment/initiate", Some(&token), Some(body)).await;
+    let r = down
+        .env
+        .call("POST", "/payment/initiate", Some(&token), Some(body))
+        .await;
     assert_eq!(r.status, 503, "{:?}", r.json);
 
     // No server key at all: payments are off, said as a 503.
@@ -576,7 +629,10 @@ async fn initiate_refuses_bad_input_and_reports_midtrans_failures() {
     let p = off.env.products(&[("Kopi", 25_000, 10)]).await;
     let order = off.order(&token, &[(p[0], 1)]).await;
     let body = json!({"order_id": order, "customer_name": "I", "customer_email": "i@example.com"});
-    let r = off.env.call("POST", "/payment/initiate", Some(&token), Some(body)).await;
+    let r = off
+        .env
+        .call("POST", "/payment/initiate", Some(&token), Some(body))
+        .await;
     assert_eq!((r.status, r.error()), (503, "Payments are not configured"));
     shop.env.assert_clean();
     down.env.assert_clean();
