@@ -165,14 +165,6 @@ impl Target {
     }
 }
 
-/// The targets, borrowed, while all of them run.
-struct Partial<'a> {
-    app: &'a Target,
-    floor: &'a Target,
-    probe: &'a Target,
-    baseline: &'a Target,
-}
-
 struct Targets {
     app: Target,
     floor: Target,
@@ -375,25 +367,19 @@ fn run_scenarios(
         probe,
         baseline,
     } = t;
-    let t = Partial {
-        app: &app,
-        floor: &floor,
-        probe: &probe,
-        baseline: &baseline,
-    };
     let m = |target: &Target, path: &str| measure(target, opts, path, None);
     let mut scenarios = vec![
-        ("floor", vec![m(&t.floor, "/")?]),
+        ("floor", vec![m(&floor, "/")?]),
         (
             "GET /health (no backends)",
-            vec![m(&t.app, "/health")?, m(&t.probe, "/health")?],
+            vec![m(&app, "/health")?, m(&probe, "/health")?],
         ),
         (
             "cached GET /product/{id}",
             vec![
-                m(&t.app, "/product/1")?,
-                m(&t.probe, "/cached/1")?,
-                m(&t.baseline, "/product/2")?,
+                m(&app, "/product/1")?,
+                m(&probe, "/cached/1")?,
+                m(&baseline, "/product/2")?,
             ],
         ),
     ];
@@ -410,27 +396,27 @@ fn run_scenarios(
     scenarios.push((
         "uncached GET /product/{id}",
         vec![
-            measure(&t.app, opts, "", Some((&app_warm, &app_run)))?,
-            measure(&t.probe, opts, "", Some((&probe_warm, &probe_run)))?,
-            measure(&t.baseline, opts, "", Some((&base_warm, &base_run)))?,
+            measure(&app, opts, "", Some((&app_warm, &app_run)))?,
+            measure(&probe, opts, "", Some((&probe_warm, &probe_run)))?,
+            measure(&baseline, opts, "", Some((&base_warm, &base_run)))?,
         ],
     ));
     // The first fill of a list page counts 400 000 rows (seconds under
     // load): fill it once before the warm-up so that the measured run sees
     // the steady state, not a pile-up of first fills.
     for (target, path) in [
-        (&t.app, "/product?page=3"),
-        (&t.probe, "/list?page=3"),
-        (&t.baseline, "/product?page=3"),
+        (&app, "/product?page=3"),
+        (&probe, "/list?page=3"),
+        (&baseline, "/product?page=3"),
     ] {
         prime(&target.base, path)?;
     }
     scenarios.push((
         "GET /product?page=",
         vec![
-            m(&t.app, "/product?page=3")?,
-            m(&t.probe, "/list?page=3")?,
-            m(&t.baseline, "/product?page=3")?,
+            m(&app, "/product?page=3")?,
+            m(&probe, "/list?page=3")?,
+            m(&baseline, "/product?page=3")?,
         ],
     ));
     // Sign-in is argon2id at OWASP's parameters inside Wasm: one connection
@@ -443,16 +429,16 @@ fn run_scenarios(
     };
     scenarios.push((
         "POST /login (1 connection)",
-        vec![measure(&t.app, &one, "/login", Some((&login, &login)))?],
+        vec![measure(&app, &one, "/login", Some((&login, &login)))?],
     ));
     scenarios.push((
         "POST /login",
-        vec![measure(&t.app, opts, "/login", Some((&login, &login)))?],
+        vec![measure(&app, opts, "/login", Some((&login, &login)))?],
     ));
     let me = me_lua(out)?;
     scenarios.push((
         "GET /me",
-        vec![measure(&t.app, opts, "/me", Some((&me, &me)))?],
+        vec![measure(&app, opts, "/me", Some((&me, &me)))?],
     ));
     // An order is one create_order call: beside it, pgbench runs the same
     // call at the same concurrency straight against Postgres (the goal is
