@@ -7,6 +7,8 @@
 //! both get the token the family now holds — without the server ever
 //! storing a token it could hand out.
 
+use platform_core::text::hex;
+
 use crate::{check_secret, AuthError};
 
 /// Prefix of every refresh token: tells a support engineer (and a secret
@@ -14,16 +16,6 @@ use crate::{check_secret, AuthError};
 const PREFIX: &str = "rt_";
 /// 32 random bytes: 256 bits, as RFC 9700 asks of unguessable tokens.
 pub const RANDOM_BYTES: usize = 32;
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
-}
 
 /// A new token from fresh randomness (the caller's: WASI's in a component).
 pub fn new_token(random: &[u8; RANDOM_BYTES]) -> String {

@@ -58,11 +58,5 @@ fn valid_request_id(id: &str) -> bool {
 }
 
 fn new_request_id() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = String::with_capacity(32);
-    for b in component_support::random::bytes::<16>() {
-        id.push(char::from(HEX[usize::from(b >> 4)]));
-        id.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    id
+    platform_core::text::hex(&component_support::random::bytes::<16>())
 }

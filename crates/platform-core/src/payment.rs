@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::account::{Email, FullName};
 use crate::order::{OrderId, OrderStatus};
+use crate::text::hex;
 use crate::ServiceError;
 
 /// The payment window and the Snap transaction's expiry (API.md: 24 h).
@@ -147,16 +148,6 @@ pub fn signature(
         h.update(part.as_bytes());
     }
     hex(&h.finalize())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 /// Midtrans writes amounts as text with decimals ("150000.00"); IDR has no

@@ -178,6 +178,17 @@ impl TestEnv {
         (id, Self::token(id, false))
     }
 
+    /// A product's stock as Postgres has it.
+    pub async fn stock(&self, product: i64) -> i32 {
+        self.db
+            .client()
+            .await
+            .query_one("SELECT stock FROM products WHERE id = $1", &[&product])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     /// Products straight into the catalog: (name, price, stock) → ids.
     pub async fn products(&self, rows: &[(&str, i64, i32)]) -> Vec<i64> {
         let client = self.db.client().await;

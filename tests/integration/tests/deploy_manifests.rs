@@ -76,6 +76,40 @@ fn spinapp_matches_the_crd() {
         return;
     }
     check("gateway.yaml", "core.spinkube.dev_spinapps.yaml", "SpinApp");
+    check("workers.yaml", "core.spinkube.dev_spinapps.yaml", "SpinApp");
+}
+
+/// Every triggered component of spin.toml runs in exactly one SpinApp: the
+/// HTTP ones in the gateway app, the Redis-trigger ones in the workers app
+/// (one replica: each replica would get every message).
+#[test]
+fn each_triggered_component_runs_in_one_spinapp() {
+    let spin =
+        platform_host::manifest::Manifest::load(&integration::workspace_root().join("spin.toml"))
+            .unwrap();
+    let http: std::collections::BTreeSet<String> = spin
+        .trigger
+        .http
+        .iter()
+        .map(|t| t.component.clone())
+        .collect();
+    let redis: std::collections::BTreeSet<String> = spin
+        .trigger
+        .redis
+        .iter()
+        .map(|t| t.component.clone())
+        .collect();
+    let selected = |file: &str| -> std::collections::BTreeSet<String> {
+        manifest(file)["spec"]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(selected("gateway.yaml"), http);
+    assert_eq!(selected("workers.yaml"), redis);
+    assert_eq!(manifest("workers.yaml")["spec"]["replicas"], 1);
 }
 
 #[test]
@@ -106,24 +140,30 @@ fn spinapp_variables_are_manifest_variables() {
     let manifest =
         platform_host::manifest::Manifest::load(&integration::workspace_root().join("spin.toml"))
             .unwrap();
-    let doc = yaml(&integration::workspace_root().join("deploy/kubernetes/gateway.yaml"));
-    let set: Vec<&str> = doc["spec"]["variables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
-    for name in &set {
-        assert!(
-            manifest.variables.contains_key(*name),
-            "{name} is not a spin.toml variable"
+    for file in ["gateway.yaml", "workers.yaml"] {
+        let doc = yaml(
+            &integration::workspace_root()
+                .join("deploy/kubernetes")
+                .join(file),
         );
-    }
-    for (name, def) in &manifest.variables {
-        assert!(
-            !def.required || set.contains(&name.as_str()),
-            "required variable {name} is not set"
-        );
+        let set: Vec<&str> = doc["spec"]["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        for name in &set {
+            assert!(
+                manifest.variables.contains_key(*name),
+                "{file}: {name} is not a spin.toml variable"
+            );
+        }
+        for (name, def) in &manifest.variables {
+            assert!(
+                !def.required || set.contains(&name.as_str()),
+                "{file}: required variable {name} is not set"
+            );
+        }
     }
 }
 

@@ -12,16 +12,6 @@ fn items(lines: &[(i64, i64)]) -> Value {
     json!({"items": lines.iter().map(|(p, q)| json!({"product_id": p, "quantity": q})).collect::<Vec<_>>()})
 }
 
-async fn stock(env: &TestEnv, id: i64) -> i32 {
-    env.db
-        .client()
-        .await
-        .query_one("SELECT stock FROM products WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
     let env = TestEnv::start().await;
@@ -65,7 +55,7 @@ async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
         vec![(p[0], 2, 25_000), (p[1], 2, 10_000)],
         "merged, catalog prices"
     );
-    assert_eq!((stock(&env, p[0]).await, stock(&env, p[1]).await), (8, 1));
+    assert_eq!((env.stock(p[0]).await, env.stock(p[1]).await), (8, 1));
     // The cached product was written through, not left stale.
     assert_eq!(
         env.get(&format!("/product/{}", p[0])).await.json["product"]["stock"],
@@ -143,7 +133,7 @@ async fn refusals_name_the_problem_and_change_nothing() {
     assert_eq!(r.status, 404);
     assert!(r.error().contains("999999"));
     assert_eq!(
-        (stock(&env, p[0]).await, stock(&env, p[1]).await),
+        (env.stock(p[0]).await, env.stock(p[1]).await),
         (2, 5),
         "nothing reserved"
     );
@@ -308,8 +298,8 @@ async fn an_idempotency_key_orders_once() {
     assert_eq!((later.status, &later.json), (201, &first.json));
     let other = post("checkout-1", items(&[(p[1], 2)])).await;
     assert_eq!(other.status, 422);
-    assert_eq!(stock(&env, p[0]).await, 98);
-    assert_eq!(stock(&env, p[1]).await, 100);
+    assert_eq!(env.stock(p[0]).await, 98);
+    assert_eq!(env.stock(p[1]).await, 100);
 
     // Twenty double clicks at once: one order.
     let clicks = join_all((0..20).map(|_| post("checkout-2", items(&[(p[1], 1)])))).await;
@@ -321,7 +311,7 @@ async fn an_idempotency_key_orders_once() {
         })
         .collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(stock(&env, p[1]).await, 99);
+    assert_eq!(env.stock(p[1]).await, 99);
     let r = env
         .send(
             "POST",
@@ -373,7 +363,7 @@ async fn two_hundred_buyers_never_oversell_twenty_units() {
             .await
             .unwrap()
             .get(0);
-        let left = stock(&env, p).await;
+        let left = env.stock(p).await;
         assert_eq!(accepted, 20, "round {round}: every unit sold, none twice");
         assert_eq!(reserved, 20);
         assert_eq!(left, 0);

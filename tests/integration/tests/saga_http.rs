@@ -7,17 +7,6 @@ use integration::shop::{Shop, MIDTRANS_KEY};
 use midtrans_sandbox::signature;
 use serde_json::{json, Value};
 
-async fn stock(shop: &Shop, id: i64) -> i32 {
-    shop.env
-        .db
-        .client()
-        .await
-        .query_one("SELECT stock FROM products WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
     let shop = Shop::start().await;
@@ -62,7 +51,7 @@ async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
     assert_eq!(payment.json["payment"]["payment_channel"], "bca");
     assert!(payment.json["payment"]["va_number"].is_string());
     assert_eq!(
-        (stock(&shop, p[0]).await, stock(&shop, p[1]).await),
+        (shop.env.stock(p[0]).await, shop.env.stock(p[1]).await),
         (8, 9),
         "paid keeps its stock"
     );
@@ -81,7 +70,7 @@ async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
 
     // Failed, through the sandbox's payment page (a person's click).
     let denied = shop.order(&token, &[(p[0], 3)]).await;
-    assert_eq!(stock(&shop, p[0]).await, 5);
+    assert_eq!(shop.env.stock(p[0]).await, 5);
     let (_, _, page_url) = shop.initiate(&token, denied).await;
     let page = shop.env.http.get(&page_url).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -105,7 +94,7 @@ async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
         1,
     )
     .await;
-    assert_eq!(stock(&shop, p[0]).await, 8, "the stock came back");
+    assert_eq!(shop.env.stock(p[0]).await, 8, "the stock came back");
     // The catalog shows it (written through, not stale).
     let product = shop.env.get(&format!("/product/{}", p[0])).await;
     assert_eq!(product.json["product"]["stock"], 8);
@@ -122,7 +111,7 @@ async fn pay_deny_and_expire_move_the_order_and_give_stock_back_once() {
         1,
     )
     .await;
-    assert_eq!(stock(&shop, p[1]).await, 9);
+    assert_eq!(shop.env.stock(p[1]).await, 9);
 
     // Every event was acknowledged by its consumer, so the relay leaves it.
     shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0)
@@ -363,7 +352,7 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
     let p = shop.env.products(&[("Kopi", 25_000, 10)]).await;
     let order = shop.order(&token, &[(p[0], 4)]).await;
     let (gid, _, _) = shop.initiate(&token, order).await;
-    assert_eq!(stock(&shop, p[0]).await, 6);
+    assert_eq!(shop.env.stock(p[0]).await, 6);
 
     // Ten identical deny notifications at once.
     shop.midtrans.set_status(&gid, "deny", Some("deny"));
@@ -387,7 +376,7 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
     shop.wait_for_order(&token, order, "failed").await;
     shop.wait_for_count("SELECT count(*) FROM outbox WHERE consumed_at IS NULL", 0)
         .await;
-    assert_eq!(stock(&shop, p[0]).await, 10);
+    assert_eq!(shop.env.stock(p[0]).await, 10);
 
     // The event delivered three more times (as the relay would).
     let payload: String = shop
@@ -436,10 +425,23 @@ async fn compensation_runs_once_for_redelivered_events_and_racing_notifications(
             .query(&mut redis)
             .unwrap();
     }
-    shop.wait_for_count("SELECT count(*) FROM processed_events", 2)
-        .await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(stock(&shop, p[0]).await, 10, "released exactly once");
+    // One connection delivers in order: once the three junk messages are
+    // refused, every duplicate before them has been handled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while shop
+        .env
+        .stderr_of("payment-updated-worker")
+        .matches("event not handled")
+        .count()
+        < 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the junk was never refused"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(shop.env.stock(p[0]).await, 10, "released exactly once");
     assert_eq!(shop.count("SELECT count(*) FROM payments").await, 1);
     assert_eq!(shop.count("SELECT count(*) FROM processed_events").await, 2);
     let logs = shop.env.stderr_of("payment-updated-worker");
