@@ -180,13 +180,16 @@ impl Targets {
         backends: &Backends,
     ) -> anyhow::Result<Targets> {
         let bin = root.join("target/bench-native");
-        let app = start_app(&bin, out, runtime, backends, "spin.toml", "app")?;
+        // The HTTP process only, as deployed: the saga's workers are another
+        // process (in this one they would take CPU from the measured routes).
+        let http = crate::up::Triggers::read(&root.join("spin.toml"))?.http;
+        let app = start_app(&bin, out, runtime, backends, ("spin.toml", &http), "app")?;
         let floor = start_app(
             &bin,
             out,
             runtime,
             backends,
-            "tests/fixtures/hello/spin.toml",
+            ("tests/fixtures/hello/spin.toml", &[]),
             "floor",
         )?;
         let probe = start_app(
@@ -194,7 +197,7 @@ impl Targets {
             out,
             runtime,
             backends,
-            "tests/fixtures/shape/spin.toml",
+            ("tests/fixtures/shape/spin.toml", &[]),
             "probe",
         )?;
         let port = free_port()?;
@@ -234,9 +237,14 @@ fn start_app(
     out: &Path,
     runtime: &Runtime,
     backends: &Backends,
-    manifest: &str,
+    (manifest, components): (&str, &[String]),
     name: &'static str,
 ) -> anyhow::Result<Target> {
+    // `-c <id>` per selected component (none: all of them).
+    let selected: Vec<&str> = components
+        .iter()
+        .flat_map(|c| ["-c", c.as_str()])
+        .collect();
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     // Each run's component logs start empty (they are read after a run).
@@ -248,6 +256,7 @@ fn start_app(
             env::check_spin_version(&spin)?;
             let child = Command::new(spin)
                 .args(["up", "-f", manifest, "--listen", &listen, "--quiet"])
+                .args(&selected)
                 .envs(&backends.variables)
                 .stdout(Stdio::null())
                 .process_group(0)
@@ -263,6 +272,7 @@ fn start_app(
         Runtime::Host => {
             let stats = out.join(format!("stats-{name}.json"));
             let child = Command::new(bin.join("platform-host"))
+                .args(&selected)
                 .args([
                     "--from",
                     manifest,

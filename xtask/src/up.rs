@@ -101,15 +101,15 @@ fn spin_runtime(runtime: Option<&str>) -> anyhow::Result<Option<PathBuf>> {
 
 /// The components spin.toml triggers, by trigger type, each id once.
 #[derive(Debug, Default, Deserialize)]
-struct Triggers {
+pub(crate) struct Triggers {
     #[serde(default, deserialize_with = "component_ids")]
-    http: Vec<String>,
+    pub(crate) http: Vec<String>,
     #[serde(default, deserialize_with = "component_ids")]
-    redis: Vec<String>,
+    pub(crate) redis: Vec<String>,
 }
 
 impl Triggers {
-    fn read(manifest: &Path) -> anyhow::Result<Triggers> {
+    pub(crate) fn read(manifest: &Path) -> anyhow::Result<Triggers> {
         let text = std::fs::read_to_string(manifest)
             .with_context(|| format!("reading {}", manifest.display()))?;
         Triggers::parse(&text).with_context(|| format!("reading {}", manifest.display()))
