@@ -241,10 +241,7 @@ fn start_app(
     name: &'static str,
 ) -> anyhow::Result<Target> {
     // `-c <id>` per selected component (none: all of them).
-    let selected: Vec<&str> = components
-        .iter()
-        .flat_map(|c| ["-c", c.as_str()])
-        .collect();
+    let selected: Vec<&str> = components.iter().flat_map(|c| ["-c", c.as_str()]).collect();
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     // Each run's component logs start empty (they are read after a run).
