@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::exports::shop::platform::orders::{Order, OrderItem};
-use crate::store::{status_from_text, status_text, Stored};
+use crate::exports::shop::platform::orders::Order;
+use crate::store::{items, status_from_text, Stored};
 
 /// Bump when the entry's fields change meaning or shape.
 const VERSION: u32 = 1;
@@ -71,7 +71,7 @@ impl From<&Stored> for CachedOrder {
             id: o.id,
             user_id: o.user_id,
             total_price: o.total_price,
-            status: status_text(o.status).to_string(),
+            status: o.status.as_str().to_string(),
             items: o
                 .order_items
                 .iter()
@@ -90,16 +90,7 @@ impl CachedOrder {
             user_id: self.user_id,
             total_price: self.total_price,
             status: status_from_text(&self.status)?,
-            order_items: self
-                .items
-                .into_iter()
-                .map(|(id, product_id, quantity, price)| OrderItem {
-                    id,
-                    product_id,
-                    quantity,
-                    price,
-                })
-                .collect(),
+            order_items: items(self.items),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -16,12 +16,21 @@ pub struct Stored {
     pub version: i64,
 }
 
-pub fn status_text(s: OrderStatus) -> &'static str {
-    s.as_str()
-}
-
 pub fn status_from_text(s: &str) -> Option<OrderStatus> {
     platform_core::order::OrderStatus::parse(s).map(OrderStatus::from)
+}
+
+/// Order items from `(id, product id, quantity, price)` rows (the SQL's
+/// JSON, the cache entry's and the event's shape).
+pub fn items(rows: impl IntoIterator<Item = (i64, i64, i32, i64)>) -> Vec<OrderItem> {
+    rows.into_iter()
+        .map(|(id, product_id, quantity, price)| OrderItem {
+            id,
+            product_id,
+            quantity,
+            price,
+        })
+        .collect()
 }
 
 /// The columns of an order with its items as JSON (one query, no N+1).
@@ -34,7 +43,7 @@ impl TryFrom<&Row> for Stored {
 
     fn try_from(row: &Row) -> Result<Stored, ServiceError> {
         let status = db::text(row, 3)?;
-        let items: Vec<(i64, i64, i32, i64)> = serde_json::from_str(&db::text(row, 7)?)
+        let rows: Vec<(i64, i64, i32, i64)> = serde_json::from_str(&db::text(row, 7)?)
             .map_err(|e| ServiceError::internal(format!("order items: {e}")))?;
         Ok(Stored {
             order: Order {
@@ -43,15 +52,7 @@ impl TryFrom<&Row> for Stored {
                 total_price: db::int64(row, 2)?,
                 status: status_from_text(&status)
                     .ok_or_else(|| ServiceError::internal(format!("order status {status}")))?,
-                order_items: items
-                    .into_iter()
-                    .map(|(id, product_id, quantity, price)| OrderItem {
-                        id,
-                        product_id,
-                        quantity,
-                        price,
-                    })
-                    .collect(),
+                order_items: self::items(rows),
                 created_at: db::timestamp(row, 4)?,
                 updated_at: db::timestamp(row, 5)?,
             },
@@ -225,16 +226,11 @@ fn order_from_event(event: &str) -> Result<Order, ServiceError> {
         user_id: e.user_id,
         total_price: e.total_price,
         status: OrderStatus::Pending,
-        order_items: e
-            .items
-            .into_iter()
-            .map(|i| OrderItem {
-                id: i.id,
-                product_id: i.product_id,
-                quantity: i.quantity,
-                price: i.price,
-            })
-            .collect(),
+        order_items: items(
+            e.items
+                .into_iter()
+                .map(|i| (i.id, i.product_id, i.quantity, i.price)),
+        ),
         created_at: e.occurred_at.clone(),
         updated_at: e.occurred_at,
     })
