@@ -1,0 +1,125 @@
+// The HTTP client: JSON in and out, the API's error messages as ApiError,
+// bearer tokens from Auth with one shared refresh on 401 and one retry.
+
+import { ApiError, errorFromResponse, networkError } from './errors';
+import type { FetchLike } from './auth';
+import type {
+  Initiated,
+  InitiateRequest,
+  Order,
+  OrderLineInput,
+  OrderList,
+  Product,
+  ProductInput,
+  ProductList,
+  Provider,
+  Session,
+  User,
+} from './types';
+
+export interface TokenSource {
+  getToken(): Promise<string | null>;
+  recover(used: string | null): Promise<string | null>;
+}
+
+export interface ApiOptions {
+  fetch: FetchLike;
+  auth: TokenSource;
+  /** A signed-in request was refused even after a refresh: send to sign-in. */
+  onUnauthorized?: (error: ApiError) => void;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Send the bearer token (and handle 401 by refreshing once). */
+  auth?: boolean;
+  headers?: Record<string, string>;
+}
+
+export function createClient(options: ApiOptions) {
+  async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const send = async (token: string | null): Promise<Response> => {
+      const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      try {
+        return await options.fetch(path, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        });
+      } catch (cause) {
+        throw networkError(cause);
+      }
+    };
+
+    const token = opts.auth ? await options.auth.getToken() : null;
+    let res = await send(token);
+    if (res.status === 401 && opts.auth) {
+      if (token) {
+        const fresh = await options.auth.recover(token);
+        if (fresh) res = await send(fresh);
+      }
+      if (res.status === 401) {
+        const error = await errorFromResponse(res);
+        options.onUnauthorized?.(error);
+        throw error;
+      }
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(res.status, 'The server sent an unreadable answer.');
+    }
+  }
+
+  const q = (params: Record<string, number>) =>
+    '?' + Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+
+  return {
+    request,
+
+    // Accounts
+    register: (full_name: string, email: string, password: string) =>
+      request<{ message: string }>('POST', '/register', { body: { full_name, email, password } }),
+    login: (email: string, password: string) =>
+      request<Session>('POST', '/login', { body: { email, password } }),
+    me: () => request<User>('GET', '/me', { auth: true }),
+    oauthStart: (provider: Provider) =>
+      request<{ url: string }>('GET', `/oauth/${provider}`),
+    oauthCallback: (provider: Provider, code: string, state: string) =>
+      request<Session>(
+        'GET',
+        `/oauth/${provider}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
+      ),
+
+    // Catalog
+    listProducts: (page: number, page_size: number) =>
+      request<ProductList>('GET', '/product' + q({ page, page_size })),
+    getProduct: (id: number) => request<{ product: Product }>('GET', `/product/${id}`),
+    createProduct: (input: ProductInput) =>
+      request<{ product: Product }>('POST', '/product', { body: input, auth: true }),
+    updateProduct: (id: number, input: ProductInput) =>
+      request<{ product: Product }>('PUT', `/product/${id}`, { body: input, auth: true }),
+    deleteProduct: (id: number) => request<void>('DELETE', `/product/${id}`, { auth: true }),
+
+    // Orders and payments
+    listOrders: (page: number, page_size: number) =>
+      request<OrderList>('GET', '/order' + q({ page, page_size }), { auth: true }),
+    getOrder: (id: number) => request<{ order: Order }>('GET', `/order/${id}`, { auth: true }),
+    createOrder: (items: OrderLineInput[], idempotencyKey: string) =>
+      request<{ order: Order }>('POST', '/order', {
+        body: { items },
+        auth: true,
+        headers: { 'idempotency-key': idempotencyKey },
+      }),
+    initiatePayment: (body: InitiateRequest) =>
+      request<Initiated>('POST', '/payment/initiate', { body, auth: true }),
+  };
+}
+
+export type Client = ReturnType<typeof createClient>;

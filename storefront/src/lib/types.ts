@@ -1,0 +1,94 @@
+// Bodies of the API (openapi/openapi.json).
+
+export type Role = 'customer' | 'admin';
+
+export interface User {
+  id: number;
+  full_name: string;
+  /** Null for an account made through a provider that gave no verified email. */
+  email: string | null;
+  role: Role;
+}
+
+export interface Tokens {
+  token: string;
+  refresh_token: string;
+}
+
+export interface Session extends Tokens {
+  user: User;
+}
+
+export interface ProductSummary {
+  id: number;
+  name: string;
+  description: string;
+  price: number;
+  stock: number;
+}
+
+export interface Product extends ProductSummary {
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProductInput {
+  name: string;
+  description?: string;
+  price: number;
+  stock: number;
+}
+
+export interface Page {
+  total: number;
+  page: number;
+  page_size: number;
+}
+
+export interface ProductList extends Page {
+  products: ProductSummary[];
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'cancelled';
+
+export interface OrderItem {
+  id: number;
+  product_id: number;
+  quantity: number;
+  price: number;
+}
+
+export interface Order {
+  id: number;
+  user_id: number;
+  total_price: number;
+  status: OrderStatus;
+  order_items: OrderItem[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrderList extends Page {
+  orders: Order[];
+}
+
+export interface OrderLineInput {
+  product_id: number;
+  quantity: number;
+}
+
+export interface InitiateRequest {
+  order_id: number;
+  customer_name: string;
+  customer_email: string;
+}
+
+export interface Initiated {
+  payment_id: number;
+  gateway_token: string;
+  gateway_redirect_url: string;
+  status: 'pending';
+  expired_at: string;
+}
+
+export type Provider = 'google' | 'github' | 'facebook';
