@@ -161,7 +161,8 @@ export function AdminPage({ loc }: { loc: Loc }) {
                   </th>
                   <td class="num">{rupiah(p.price)}</td>
                   <td class="num">{p.stock}</td>
-                  <td class="actions">
+                  <td>
+                    <div class="actions">
                     {confirming === p.id ? (
                       <>
                         <span>Delete “{p.name}”?</span>
@@ -182,6 +183,7 @@ export function AdminPage({ loc }: { loc: Loc }) {
                         </button>
                       </>
                     )}
+                    </div>
                   </td>
                 </tr>
               ))}

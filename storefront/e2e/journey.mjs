@@ -1,0 +1,390 @@
+#!/usr/bin/env node
+// Browser journey through the storefront against the real platform.
+//
+//   STOREFRONT_URL=http://127.0.0.1:3000 ADMIN_EMAIL=... ADMIN_PASSWORD=... \
+//   SCREENSHOT_DIR=/tmp/shots node e2e/journey.mjs
+//
+// Drives Debian's Chromium through playwright-core (no browser download):
+// CHROMIUM overrides /usr/bin/chromium. Progress goes to stderr; stdout gets
+// exactly one JSON line at the end: {"ok":true,...} or {"ok":false,"error":...}.
+// Exits 0 only when every scenario passed.
+//
+// Scenarios:
+//  1. the admin signs in and creates two products (and edits/deletes a third)
+//     on the admin page; a visitor sees them in the list;
+//  2. a new visitor registers, adds both products to the cart, checks out,
+//     pays on the sandbox page and sees the order become paid;
+//  3. another order, denied on the sandbox page: the order shows failed and
+//     the product's stock comes back to its value before that order;
+//  4. a double-clicked Checkout creates exactly one order (GET /order with
+//     the visitor's token, captured from the page's own requests, and the
+//     count on "My orders"); that order is then paid through "Pay now".
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.STOREFRONT_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
+const ADMIN_EMAIL = process.env.ADMIN_EMAIL;
+const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
+const SHOTS = resolve(process.env.SCREENSHOT_DIR || 'e2e/screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ACTION_MS = Number(process.env.E2E_ACTION_TIMEOUT_MS || 30_000);
+const SAGA_MS = Number(process.env.E2E_SAGA_TIMEOUT_MS || 90_000);
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+const started = Date.now();
+const screenshots = [];
+const result = { ok: false, base: BASE, run: RUN, products: {}, orders: { paid: 0, failed: 0, ids: {} } };
+const pageErrors = [];
+
+const log = (...args) => console.error(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
+
+class Failure extends Error {}
+function check(condition, message) {
+  if (!condition) throw new Failure(message);
+}
+
+async function step(name, fn) {
+  log(`▶ ${name}`);
+  try {
+    const value = await fn();
+    log(`✓ ${name}`);
+    return value;
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new Failure(`${name}: ${message}`);
+  }
+}
+
+async function shot(page, name) {
+  const path = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  screenshots.push(path);
+  log(`  screenshot ${path}`);
+}
+
+function watch(page, who) {
+  page.setDefaultTimeout(ACTION_MS);
+  page.setDefaultNavigationTimeout(ACTION_MS);
+  page.on('pageerror', (err) => {
+    pageErrors.push(`${who}: ${err.message}`);
+    log(`  page error (${who}): ${err.message}`);
+  });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') log(`  console error (${who}): ${msg.text()}`);
+  });
+}
+
+/** The API status code as a number, from the app's own fetch. */
+async function apiJson(path, token) {
+  const res = await fetch(BASE + path, { headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+  const body = await res.json().catch(() => null);
+  check(res.ok, `GET ${path} answered ${res.status}: ${body && body.error}`);
+  return body;
+}
+
+async function readStock(page, productId) {
+  await page.goto(`${BASE}/app/products/${productId}`);
+  const stock = page.getByTestId('stock');
+  await stock.waitFor();
+  return Number((await stock.textContent()).trim());
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${BASE}/app/login`);
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+async function addToCart(page, productId, quantity) {
+  await page.goto(`${BASE}/app/products/${productId}`);
+  await page.getByTestId('stock').waitFor();
+  await page.getByLabel('Quantity', { exact: true }).fill(String(quantity));
+  await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'to your cart' }).waitFor();
+}
+
+/** Clicks Checkout (once or twice) and waits for the payment page; returns the order id and POSTs seen. */
+async function checkout(page, { double = false } = {}) {
+  await page.goto(`${BASE}/app/cart`);
+  await page.getByRole('heading', { name: 'Your cart' }).waitFor();
+  const posts = [];
+  const onRequest = (req) => {
+    if (req.method() === 'POST' && new URL(req.url()).pathname === '/order') posts.push(req.headers()['idempotency-key']);
+  };
+  page.on('request', onRequest);
+  const created = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/order',
+    { timeout: ACTION_MS },
+  );
+  const button = page.getByRole('button', { name: 'Checkout' });
+  if (double) await button.dblclick();
+  else await button.click();
+  const response = await created;
+  const body = await response.json().catch(() => null);
+  check(response.status() === 201, `POST /order answered ${response.status()}: ${body && body.error}`);
+  const orderId = body.order.id;
+  await page.waitForURL((url) => !url.href.startsWith(BASE), { timeout: ACTION_MS });
+  await page.getByRole('heading', { name: /Pay/ }).first().waitFor();
+  page.off('request', onRequest);
+  return { orderId, posts };
+}
+
+/** On the sandbox page: clicks the outcome and comes back to the order page. */
+async function choose(page, outcome, orderId) {
+  const button = outcome === 'pay' ? page.getByRole('button', { name: /^Pay\b/ }) : page.getByRole('button', { name: outcome === 'deny' ? 'Deny' : 'Expire', exact: true });
+  await button.click();
+  const orderUrl = `${BASE}/app/orders/${orderId}`;
+  try {
+    await page.waitForURL((url) => url.href.startsWith(orderUrl), { timeout: 15_000 });
+    result.finish_redirect = result.finish_redirect ?? true;
+  } catch {
+    // The payment page did not send the browser back to this storefront
+    // (no finish URL set, or it names another origin): go there ourselves.
+    log(`  the payment page did not return to ${orderUrl} (at ${page.url()}); opening it directly`);
+    result.finish_redirect = false;
+    await page.goto(orderUrl);
+  }
+}
+
+async function waitForStatus(page, status) {
+  const el = page.getByTestId('order-status');
+  await el.waitFor();
+  try {
+    await page.waitForFunction(
+      (want) => document.querySelector('[data-testid="order-status"]')?.textContent?.trim() === want,
+      status,
+      { timeout: SAGA_MS, polling: 250 },
+    );
+  } catch {
+    throw new Failure(`order status stayed "${(await el.textContent())?.trim()}", expected "${status}" within ${SAGA_MS} ms`);
+  }
+}
+
+async function main() {
+  check(ADMIN_EMAIL && ADMIN_PASSWORD, 'set ADMIN_EMAIL and ADMIN_PASSWORD (an existing admin account)');
+  mkdirSync(SHOTS, { recursive: true });
+  log(`storefront ${BASE}, chromium ${CHROMIUM}, screenshots in ${SHOTS}, run ${RUN}`);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const viewport = { width: 1280, height: 900 };
+    const adminCtx = await browser.newContext({ viewport });
+    const admin = await adminCtx.newPage();
+    watch(admin, 'admin');
+
+    const names = { a: `E2E Kopi ${RUN}`, b: `E2E Teh ${RUN}`, c: `E2E Temp ${RUN}` };
+    const ids = {};
+
+    // 1. The admin creates products on the admin page.
+    await step('admin signs in', async () => {
+      await admin.goto(`${BASE}/app/login`);
+      await admin.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+      await shot(admin, 'login');
+      await signIn(admin, ADMIN_EMAIL, ADMIN_PASSWORD);
+      await admin.getByRole('link', { name: 'Admin' }).click();
+      await admin.getByRole('heading', { name: 'Admin: products' }).waitFor();
+    });
+
+    const create = async (key, price, stock, description) => {
+      await admin.getByLabel('Name').fill(names[key]);
+      await admin.getByLabel('Description').fill(description);
+      await admin.getByLabel('Price (IDR)').fill(String(price));
+      await admin.getByLabel('Stock').fill(String(stock));
+      await admin.getByRole('button', { name: 'Create product' }).click();
+      const notice = admin.getByRole('status').filter({ hasText: names[key] });
+      await notice.waitFor();
+      const match = /#(\d+)/.exec(await notice.textContent());
+      check(match, `no product id in "${await notice.textContent()}"`);
+      ids[key] = Number(match[1]);
+    };
+
+    await step('admin creates two products with stock', async () => {
+      await create('a', 25_000, 50, 'Single-origin coffee beans, 250 g.');
+      await create('b', 15_000, 30, 'Jasmine tea, 20 bags.');
+      await admin.getByRole('rowheader', { name: names.a }).waitFor();
+      await admin.getByRole('rowheader', { name: names.b }).waitFor();
+      result.products = { [names.a]: ids.a, [names.b]: ids.b };
+    });
+
+    await step('admin edits and deletes a third product', async () => {
+      await create('c', 1_000, 1, 'Created to be deleted.');
+      await admin.getByRole('button', { name: `Edit ${names.c}` }).click();
+      await admin.getByRole('heading', { name: `Edit product #${ids.c}` }).waitFor();
+      await admin.getByLabel('Stock').fill('5');
+      await admin.getByRole('button', { name: 'Save changes' }).click();
+      await admin.getByRole('status').filter({ hasText: `Saved product #${ids.c}` }).waitFor();
+      await admin.getByRole('button', { name: `Delete ${names.c}` }).click();
+      await admin.getByRole('button', { name: `Confirm delete ${names.c}` }).click();
+      await admin.getByRole('status').filter({ hasText: `Deleted product #${ids.c}` }).waitFor();
+      await admin.getByRole('rowheader', { name: names.c }).waitFor({ state: 'detached' });
+      await shot(admin, 'admin');
+    });
+    await adminCtx.close();
+
+    // 2. A new visitor registers, buys both products and pays.
+    const visitorCtx = await browser.newContext({ viewport });
+    const page = await visitorCtx.newPage();
+    watch(page, 'visitor');
+    let token = null;
+    page.on('request', (req) => {
+      const auth = req.headers().authorization;
+      if (auth && req.url().startsWith(BASE)) token = auth.replace(/^Bearer /, '');
+    });
+
+    await step('a visitor sees the new products in the list', async () => {
+      await page.goto(`${BASE}/`);
+      await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
+      await page.getByRole('link', { name: names.a, exact: true }).waitFor();
+      await page.getByRole('link', { name: names.b, exact: true }).waitFor();
+      await shot(page, 'products');
+    });
+
+    const email = `visitor-${RUN}@example.com`;
+    const password = `correct horse ${RUN}`;
+    await step('the visitor registers', async () => {
+      await page.getByRole('link', { name: 'Register', exact: true }).click();
+      await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+      await page.getByLabel('Full name').fill('Ayu Visitor');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Register', exact: true }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      await page.getByRole('link', { name: 'My orders' }).waitFor();
+    });
+
+    await step('the visitor browses and adds two products to the cart', async () => {
+      await page.getByRole('link', { name: names.a, exact: true }).click();
+      await page.getByRole('heading', { name: names.a, level: 1 }).waitFor();
+      check(Number(await page.getByTestId('stock').textContent()) === 50, 'product A should show stock 50');
+      await shot(page, 'product');
+      await page.getByLabel('Quantity', { exact: true }).fill('2');
+      await page.getByRole('button', { name: 'Add to cart', exact: true }).click();
+      await page.getByRole('status').filter({ hasText: 'to your cart' }).waitFor();
+      await addToCart(page, ids.b, 1);
+      await page.getByRole('link', { name: /^Cart/ }).click();
+      await page.getByRole('heading', { name: 'Your cart' }).waitFor();
+      check((await page.getByRole('list', { name: 'Cart items' }).getByRole('listitem').count()) === 2, 'the cart should have two lines');
+      check((await page.getByTestId('cart-count').textContent()).trim() === '3', 'the cart should hold 3 units');
+      await shot(page, 'cart');
+    });
+
+    await step('the visitor checks out, pays on the sandbox page and sees the order paid', async () => {
+      const { orderId } = await checkout(page);
+      result.orders.ids.paid_first = orderId;
+      await shot(page, 'checkout-payment-page');
+      await choose(page, 'pay', orderId);
+      await waitForStatus(page, 'paid');
+      await shot(page, 'order-paid');
+      result.orders.paid++;
+      check((await page.getByTestId('cart-count').textContent()).trim() === '0', 'the cart should be empty after the order');
+    });
+
+    // 3. A denied payment: failed, and the stock comes back.
+    await step('a denied payment fails the order and gives the stock back', async () => {
+      const before = await readStock(page, ids.a);
+      await addToCart(page, ids.a, 1);
+      const { orderId } = await checkout(page);
+      result.orders.ids.failed = orderId;
+      await page.getByRole('button', { name: 'Deny', exact: true }).waitFor();
+      await choose(page, 'deny', orderId);
+      await waitForStatus(page, 'failed');
+      await shot(page, 'order-failed');
+      result.orders.failed++;
+      const deadline = Date.now() + SAGA_MS;
+      let stock = await readStock(page, ids.a);
+      while (stock !== before && Date.now() < deadline) {
+        await page.waitForTimeout(1000);
+        stock = await readStock(page, ids.a);
+      }
+      check(stock === before, `stock of ${names.a} is ${stock}, expected it back at ${before}`);
+      result.stock_restored = { product: ids.a, stock };
+    });
+
+    // 4. A double-clicked checkout orders once.
+    await step('a double-clicked Checkout creates exactly one order', async () => {
+      check(token, 'no access token seen in the page requests');
+      const before = (await apiJson('/order?page=1&page_size=1', token)).total;
+      await addToCart(page, ids.b, 1);
+      const { orderId, posts } = await checkout(page, { double: true });
+      result.orders.ids.double_click = orderId;
+      await page.goto(`${BASE}/app/orders/${orderId}`);
+      await waitForStatus(page, 'pending');
+      await page.getByRole('button', { name: 'Pay now' }).waitFor();
+      await shot(page, 'order-pending');
+      const list = await apiJson('/order?page=1&page_size=100', token);
+      check(list.total === before + 1, `GET /order total went from ${before} to ${list.total}, expected exactly one more`);
+      check(new Set(posts).size === 1, `the checkout used ${new Set(posts).size} Idempotency-Keys`);
+      check(list.orders.filter((o) => o.id === orderId).length === 1, 'the new order is not in GET /order');
+      result.double_click = { order_posts: posts.length, orders_created: list.total - before, order_id: orderId };
+      await page.goto(`${BASE}/app/orders`);
+      await page.getByRole('heading', { name: 'My orders' }).waitFor();
+      await page.getByTestId('orders-total').filter({ hasText: String(before + 1) }).waitFor();
+    });
+
+    await step('the pending order is paid through "Pay now"', async () => {
+      const orderId = result.orders.ids.double_click;
+      await page.goto(`${BASE}/app/orders/${orderId}`);
+      await page.getByRole('button', { name: 'Pay now' }).click();
+      await page.waitForURL((url) => !url.href.startsWith(BASE), { timeout: ACTION_MS });
+      await choose(page, 'pay', orderId);
+      await waitForStatus(page, 'paid');
+      result.orders.paid++;
+    });
+
+    await step('"My orders" lists the three orders with their statuses', async () => {
+      await page.goto(`${BASE}/app/orders`);
+      await page.getByRole('heading', { name: 'My orders' }).waitFor();
+      await page.getByTestId('orders-total').filter({ hasText: '3' }).waitFor();
+      check((await page.getByTestId('order-row').count()) === 3, 'three order rows expected');
+      await shot(page, 'my-orders');
+    });
+
+    await step('the product list fits a phone screen', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${BASE}/`);
+      await page.getByRole('link', { name: names.a, exact: true }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `the page scrolls sideways by ${overflow}px at 390px wide`);
+      await shot(page, 'products-phone');
+    });
+
+    check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
+    await visitorCtx.close();
+    result.ok = true;
+  } finally {
+    await browser.close();
+  }
+}
+
+main()
+  .then(() => {
+    result.screenshots = screenshots;
+    result.duration_ms = Date.now() - started;
+    process.stdout.write(JSON.stringify(result) + '\n');
+  })
+  .catch((error) => {
+    const message = error instanceof Failure ? error.message : (error && error.stack) || String(error);
+    console.error(`[e2e] FAILED: ${message}`);
+    process.stdout.write(
+      JSON.stringify({ ...result, ok: false, error: message.split('\n')[0], screenshots, duration_ms: Date.now() - started }) + '\n',
+    );
+    process.exitCode = 1;
+  });
