@@ -35,3 +35,23 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   }, [...deps, tick]);
   return { data, error, loading, reload: () => setTick((t) => t + 1) };
 }
+
+/**
+ * After a 429, the seconds left before trying again (Retry-After), counting
+ * down; forms disable their submit button meanwhile.
+ */
+export function useCooldown(): [number, (error: unknown) => void] {
+  const [until, setUntil] = useState(0);
+  const [, setTick] = useState(0);
+  const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+  useEffect(() => {
+    if (left <= 0) return;
+    const id = setInterval(() => setTick((t) => t + 1), 1000);
+    return () => clearInterval(id);
+  }, [left > 0]);
+  const note = (error: unknown) => {
+    const e = error as { status?: number; retryAfter?: number | null };
+    if (e && e.status === 429) setUntil(Date.now() + (e.retryAfter ?? 1) * 1000);
+  };
+  return [left, note];
+}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ErrorMessage, Link, Loading, Notice, PageTitle, Pagination, positiveInt } from '../components/ui';
-import { useLoad } from '../components/useLoad';
+import { useCooldown, useLoad } from '../components/useLoad';
 import { rupiah } from '../lib/format';
 import type { Loc } from '../lib/router';
 import type { ProductInput, ProductSummary } from '../lib/types';
@@ -36,6 +36,7 @@ export function AdminPage({ loc }: { loc: Loc }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [wait, noteError] = useCooldown();
 
   const field = (key: keyof Draft) => ({
     value: draft[key],
@@ -61,6 +62,7 @@ export function AdminPage({ loc }: { loc: Loc }) {
       list.reload();
     } catch (err) {
       setError(err);
+      noteError(err);
     } finally {
       setBusy(false);
     }
@@ -117,7 +119,7 @@ export function AdminPage({ loc }: { loc: Loc }) {
         <ErrorMessage error={error} />
         {message && <Notice>{message}</Notice>}
         <div class="row">
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" disabled={busy || wait > 0}>
             {editing === null ? 'Create product' : 'Save changes'}
           </button>
           {editing !== null && (

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { ErrorMessage, Link, Notice, PageTitle } from '../components/ui';
+import { useCooldown } from '../components/useLoad';
 import { cartTotal, maxQuantity, orderItems } from '../lib/cart';
 import { forgetIdempotencyKey, idempotencyKey, initiateWithRetry } from '../lib/checkout';
 import { describeError } from '../lib/errors';
@@ -30,10 +31,11 @@ export function CartPage() {
   const [email, setEmail] = useState('');
   // Set synchronously on the first click, before the re-render disables the button.
   const inFlight = useRef(false);
+  const [wait, noteError] = useCooldown();
 
   const checkout = async (e: Event) => {
     e.preventDefault();
-    if (inFlight.current || lines.length === 0) return;
+    if (inFlight.current || lines.length === 0 || wait > 0) return;
     if (!user) {
       navigate(`/app/login?next=${encodeURIComponent(here())}`);
       return;
@@ -60,6 +62,7 @@ export function CartPage() {
         return;
       }
       setError(err);
+      noteError(err);
       setStep(null);
       inFlight.current = false;
       setBusy(false);
@@ -119,9 +122,10 @@ export function CartPage() {
           )}
           <ErrorMessage error={error} />
           {step && <Notice>{step}</Notice>}
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" disabled={busy || wait > 0}>
             Checkout
           </button>
+          {wait > 0 && <p class="hint">You can try again in {wait} s.</p>}
         </form>
       )}
       {lines.length === 0 && busy && step && <Notice>{step}</Notice>}

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorMessage, Link, Loading, Notice, PageTitle } from '../components/ui';
+import { useCooldown } from '../components/useLoad';
 import { describeError } from '../lib/errors';
 import { setFlash, takeFlash } from '../lib/flash';
 import { navigate, safeNext, type Loc } from '../lib/router';
@@ -48,10 +49,11 @@ export function LoginPage({ loc }: { loc: Loc }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [flash] = useState(() => takeFlash(session));
+  const [wait, noteError] = useCooldown();
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (busy) return;
+    if (busy || wait > 0) return;
     setBusy(true);
     setError(null);
     try {
@@ -60,6 +62,7 @@ export function LoginPage({ loc }: { loc: Loc }) {
       navigate(next, { replace: true });
     } catch (err) {
       setError(err);
+      noteError(err);
       setBusy(false);
     }
   };
@@ -81,9 +84,10 @@ export function LoginPage({ loc }: { loc: Loc }) {
           onInput={(e) => setPassword(e.currentTarget.value)}
         />
         <ErrorMessage error={error} />
-        <button type="submit" class="primary" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy || wait > 0}>
           Sign in
         </button>
+        {wait > 0 && <p class="hint">You can try again in {wait} s.</p>}
       </form>
       <p>
         New here? <Link href={`/app/register?next=${encodeURIComponent(next)}`}>Create an account</Link>
@@ -100,16 +104,18 @@ export function RegisterPage({ loc }: { loc: Loc }) {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [wait, noteError] = useCooldown();
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (busy) return;
+    if (busy || wait > 0) return;
     setBusy(true);
     setError(null);
     try {
       await api.register(fullName.trim(), email.trim(), password);
     } catch (err) {
       setError(err);
+      noteError(err);
       setBusy(false);
       return;
     }
@@ -146,9 +152,10 @@ export function RegisterPage({ loc }: { loc: Loc }) {
           8 to 128 characters.
         </p>
         <ErrorMessage error={error} />
-        <button type="submit" class="primary" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy || wait > 0}>
           Register
         </button>
+        {wait > 0 && <p class="hint">You can try again in {wait} s.</p>}
       </form>
       <p>
         Already have an account? <Link href={`/app/login?next=${encodeURIComponent(next)}`}>Sign in instead</Link>

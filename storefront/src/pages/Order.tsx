@@ -4,7 +4,7 @@ import { takeFlash } from '../lib/flash';
 import { dateTime, rupiah, STATUS_TEXT } from '../lib/format';
 import type { Loc } from '../lib/router';
 import type { Order } from '../lib/types';
-import { api, auth, session } from '../state';
+import { api, session, useAuth } from '../state';
 import { payOrder } from './Cart';
 
 export const POLL_MS = 1500;
@@ -47,6 +47,8 @@ export function OrderPage({ id, loc }: { id: number; loc: Loc }) {
   const [flash] = useState(() => takeFlash(session));
   const names = useProductNames(order);
   const payInFlight = useRef(false);
+  const { user } = useAuth();
+  const [email, setEmail] = useState('');
   const returned = loc.query.get('transaction_status');
 
   // Load, then poll every POLL_MS while the order is pending.
@@ -75,12 +77,13 @@ export function OrderPage({ id, loc }: { id: number; loc: Loc }) {
     };
   }, [id]);
 
-  const pay = async () => {
+  const pay = async (e: Event) => {
+    e.preventDefault();
     if (payInFlight.current || !order) return;
     payInFlight.current = true;
     setPayError(null);
     try {
-      await payOrder(order.id, auth.user?.email ?? '', setPaying);
+      await payOrder(order.id, user?.email ?? email.trim(), setPaying);
     } catch (err) {
       setPayError(err);
       setPaying(null);
@@ -113,13 +116,19 @@ export function OrderPage({ id, loc }: { id: number; loc: Loc }) {
             )}
           </p>
           {order.status === 'pending' && (
-            <div class="pay">
+            <form class="pay stack" onSubmit={pay}>
+              {user && !user.email && (
+                <>
+                  <label for="receipt-email">Email for the payment receipt</label>
+                  <input id="receipt-email" type="email" required autoComplete="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+                </>
+              )}
               <ErrorMessage error={payError} />
               {paying && <Notice>{paying}</Notice>}
-              <button type="button" class="primary" onClick={pay} disabled={!!paying}>
+              <button type="submit" class="primary" disabled={!!paying}>
                 Pay now
               </button>
-            </div>
+            </form>
           )}
           <table class="items">
             <caption>Items</caption>
