@@ -61,7 +61,8 @@ export function OrderPage({ id, loc }: { id: number; loc: Loc }) {
         if (!live) return;
         setOrder(fresh);
         setError(null);
-        if (fresh.status === 'pending') timer = setTimeout(tick, POLL_MS);
+        // A hidden tab checks less often; it catches up when shown again.
+        if (fresh.status === 'pending') timer = setTimeout(tick, document.hidden ? POLL_MS * 8 : POLL_MS);
       } catch (err) {
         if (!live) return;
         setError(err);
