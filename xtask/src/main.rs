@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_relay;
+mod deploy_tools;
 mod env;
 mod up;
 mod wrk;
@@ -240,7 +241,10 @@ fn test() -> anyhow::Result<()> {
         wasm_clippy.args(["-p", c]);
     }
     run(wasm_clippy.args(["--", "-D", "warnings"]))?;
+    // kubectl and kubernetes-validate for tests/integration/tests/deploy_manifests.rs.
+    let deploy_tools = deploy_tools::ensure()?;
     run(cargo()
         .args(["test", "--workspace"])
-        .env("DATABASE_URL", env::admin_database_url()))
+        .env("DATABASE_URL", env::admin_database_url())
+        .env("DEPLOY_TOOLS_BIN", deploy_tools))
 }
