@@ -26,7 +26,7 @@ fn relay_env() -> BTreeSet<String> {
 }
 
 fn container() -> Value {
-    let text = std::fs::read_to_string(root().join("deploy/kubernetes/relay.yaml")).unwrap();
+    let text = std::fs::read_to_string(root().join("deploy/kubernetes/base/relay.yaml")).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
     assert_eq!(doc["kind"].as_str(), Some("Deployment"));
     doc["spec"]["template"]["spec"]["containers"][0].clone()
