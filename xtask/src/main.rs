@@ -4,6 +4,7 @@ mod bench;
 mod bench_relay;
 mod deploy_tools;
 mod env;
+mod storefront;
 mod up;
 mod wrk;
 
@@ -89,6 +90,7 @@ pub const COMPONENTS: &[&str] = &[
     "payments-api",
     "order-created-worker",
     "payment-updated-worker",
+    "storefront",
     "probe",
     "hello",
     "shape",
@@ -179,6 +181,7 @@ pub fn cargo() -> Command {
 }
 
 pub fn build_components() -> anyhow::Result<()> {
+    storefront::build()?;
     let mut cmd = cargo();
     cmd.args(["build", "--target", "wasm32-wasip2", "--release"]);
     for c in COMPONENTS {
@@ -241,6 +244,7 @@ fn test() -> anyhow::Result<()> {
         wasm_clippy.args(["-p", c]);
     }
     run(wasm_clippy.args(["--", "-D", "warnings"]))?;
+    storefront::test()?;
     // kubectl and kubernetes-validate for tests/integration/tests/deploy_manifests.rs.
     let deploy_tools = deploy_tools::ensure()?;
     run(cargo()

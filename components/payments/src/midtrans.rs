@@ -22,6 +22,8 @@ pub struct SnapRequest<'a> {
     pub items: &'a [Item],
     pub customer_name: &'a str,
     pub customer_email: &'a str,
+    /// Where Snap's page sends the payer afterwards (`callbacks.finish`).
+    pub finish_url: Option<String>,
 }
 
 /// What Snap answered.
@@ -90,7 +92,7 @@ pub fn create_transaction(
             })
         })
         .collect();
-    let body = json!({
+    let mut body = json!({
         "transaction_details": {
             "order_id": req.gateway_order_id,
             "gross_amount": req.gross_amount,
@@ -105,6 +107,9 @@ pub fn create_transaction(
             "duration": platform_core::payment::PAYMENT_WINDOW_HOURS,
         },
     });
+    if let Some(finish) = &req.finish_url {
+        body["callbacks"] = json!({ "finish": finish });
+    }
     let url = format!("{}/snap/v1/transactions", snap_base.trim_end_matches('/'));
     let (status, bytes) = call(
         Method::Post,

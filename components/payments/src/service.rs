@@ -91,6 +91,7 @@ pub fn initiate(user_id: i64, req: &InitiateRequest) -> Result<Initiated, Servic
             items: &items,
             customer_name: req.customer_name.as_str(),
             customer_email: req.customer_email.as_str(),
+            finish_url: finish_url(order)?,
         },
     )?;
     let saved = match outcome {
@@ -232,4 +233,12 @@ struct Consumed<'a> {
     event_id: &'a str,
     order_id: i64,
     outcome: &'a str,
+}
+
+/// The storefront's page of the order, where Snap sends the payer back; no
+/// callback when `storefront_url` is empty (an API-only deployment).
+fn finish_url(order: OrderId) -> Result<Option<String>, ServiceError> {
+    let base = var("storefront_url")?;
+    let base = base.trim().trim_end_matches('/');
+    Ok((!base.is_empty()).then(|| format!("{base}/app/orders/{}", order.get())))
 }

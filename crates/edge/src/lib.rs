@@ -13,7 +13,7 @@ pub mod rate_limit;
 pub mod reply;
 mod serve;
 
-pub use context::Context;
+pub use context::{header, Context};
 pub use error::HttpError;
 pub use reply::Reply;
-pub use serve::{serve, Handler};
+pub use serve::{serve, serve_unrouted, Handler};

@@ -42,6 +42,15 @@ impl Reply {
         }
     }
 
+    /// A body that is not JSON; the caller sets its `content-type`.
+    pub fn bytes(status: u16, body: &[u8]) -> Reply {
+        Reply {
+            status,
+            body: body.to_vec(),
+            headers: Vec::new(),
+        }
+    }
+
     pub fn no_content() -> Reply {
         Reply {
             status: 204,

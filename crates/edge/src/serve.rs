@@ -21,16 +21,20 @@ pub trait Handler {
     ) -> Result<Reply, HttpError>;
 }
 
-pub async fn serve<H: Handler>(req: IncomingRequest) -> Response {
-    let mut ctx = Context::new(&req);
-    // The policy is an application variable (a host call that costs on
-    // Spin): read only when a browser sent an Origin.
-    let cors = match ctx.origin {
+/// The CORS policy is an application variable (a host call that costs on
+/// Spin): read only when a browser sent an Origin.
+fn cors_policy(ctx: &Context) -> CorsPolicy {
+    match ctx.origin {
         Some(_) => var("cors_origins")
             .map(|s| CorsPolicy::parse(&s))
             .unwrap_or(CorsPolicy::None),
         None => CorsPolicy::None,
-    };
+    }
+}
+
+pub async fn serve<H: Handler>(req: IncomingRequest) -> Response {
+    let mut ctx = Context::new(&req);
+    let cors = cors_policy(&ctx);
     let reply = if req.method() == Method::Options {
         preflight(&ctx, &cors)
     } else {
@@ -47,6 +51,25 @@ pub async fn serve<H: Handler>(req: IncomingRequest) -> Response {
                 HttpError::from(e).into_reply(&ctx)
             }
         }
+    };
+    reply.finish(&ctx, &cors)
+}
+
+/// The same pipeline for paths that are not API routes (the storefront's
+/// files): `respond` sees every request but preflights; `label` names the
+/// paths in the log line.
+pub fn serve_unrouted(
+    req: IncomingRequest,
+    label: &'static str,
+    respond: impl FnOnce(&IncomingRequest, &mut Context) -> Result<Reply, HttpError>,
+) -> Response {
+    let mut ctx = Context::new(&req);
+    ctx.template = Some(label);
+    let cors = cors_policy(&ctx);
+    let reply = if req.method() == Method::Options {
+        preflight(&ctx, &cors)
+    } else {
+        respond(&req, &mut ctx).unwrap_or_else(|e| e.into_reply(&ctx))
     };
     reply.finish(&ctx, &cors)
 }

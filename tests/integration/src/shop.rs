@@ -153,3 +153,42 @@ impl Shop {
         client.query_one(sql, &[]).await.unwrap().get(0)
     }
 }
+
+/// The relay in-process with Kafka off (`cargo xtask up` without
+/// KAFKA_BROKERS): it re-publishes to Redis every event no consumer
+/// acknowledged within a second.
+pub struct Relay {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Relay {
+    pub fn start(env: &TestEnv) -> Relay {
+        let config = <relay::config::Config as clap::Parser>::parse_from([
+            "relay",
+            "--database-url",
+            &env.db.url,
+            "--redis-url",
+            &env.redis.url(),
+            "--kafka-brokers",
+            "off",
+            "--redeliver-after-secs",
+            "1",
+            "--redeliver-max-delay-secs",
+            "1",
+            "--http-addr",
+            "127.0.0.1:0",
+        ]);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(relay::relay::run(config, async {
+            let _ = stopped.await;
+        }));
+        Relay { stop, task }
+    }
+
+    /// Stops it as SIGTERM would; its error, if it failed.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}

@@ -198,9 +198,10 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "POST",
         "/payment/initiate",
         "new Snap transaction",
+        // + storefront_url: where Snap sends the payer back.
         Cost {
             http: 1,
-            ..cost(7, 1, (1, 3), (1, 1))
+            ..cost(8, 1, (1, 3), (1, 1))
         },
     ),
     (

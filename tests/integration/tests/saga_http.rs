@@ -3,7 +3,7 @@
 //! Midtrans sandbox (the only fake) reached through the production code.
 
 use futures::future::join_all;
-use integration::shop::{Shop, MIDTRANS_KEY};
+use integration::shop::{Relay, Shop, MIDTRANS_KEY};
 use midtrans_sandbox::signature;
 use serde_json::{json, Value};
 
@@ -468,25 +468,7 @@ async fn no_order_loses_its_payment_when_the_workers_die() {
     assert_eq!(shop.count("SELECT count(*) FROM orders").await, 200);
     assert!(shop.count("SELECT count(*) FROM payments").await < 200);
 
-    let relay_cfg = <relay::config::Config as clap::Parser>::parse_from([
-        "relay",
-        "--database-url",
-        &shop.env.db.url,
-        "--redis-url",
-        &shop.env.redis.url(),
-        "--kafka-brokers",
-        "off",
-        "--redeliver-after-secs",
-        "1",
-        "--redeliver-max-delay-secs",
-        "1",
-        "--http-addr",
-        "127.0.0.1:0",
-    ]);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(relay::relay::run(relay_cfg, async {
-        let _ = stopped.await;
-    }));
+    let relay = Relay::start(&shop.env);
     // Restarted later (as the supervisor does).
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     shop.workers = Some(shop.env.start_workers().await);
@@ -495,8 +477,7 @@ async fn no_order_loses_its_payment_when_the_workers_die() {
         0,
     )
     .await;
-    let _ = stop.send(());
-    relay.await.unwrap().unwrap();
+    relay.stop().await;
     assert_eq!(
         shop.count("SELECT count(*) FROM payments").await,
         200,
