@@ -39,6 +39,14 @@ enum Task {
         /// you set (so does setting a Midtrans base URL).
         #[arg(long, conflicts_with = "midtrans_port")]
         no_midtrans_sandbox: bool,
+        /// Port of the local OAuth provider (Google, GitHub and Facebook
+        /// sign-in with a dev account) on 127.0.0.1.
+        #[arg(long, default_value_t = 3901)]
+        oauth_port: u16,
+        /// No local OAuth provider: sign-in uses the SPIN_VARIABLE_*_CLIENT_ID
+        /// you set (so does setting one).
+        #[arg(long, conflicts_with = "oauth_port")]
+        no_fake_oauth: bool,
     },
     /// Everything CI runs: format, lints, unit, component and end-to-end tests.
     Test,
@@ -106,11 +114,15 @@ fn main() -> anyhow::Result<()> {
             runtime,
             midtrans_port,
             no_midtrans_sandbox,
+            oauth_port,
+            no_fake_oauth,
         } => {
             let ended = up::up(up::Options {
                 runtime,
                 midtrans_sandbox: !no_midtrans_sandbox,
                 midtrans_port,
+                fake_oauth: !no_fake_oauth,
+                oauth_port,
             })?;
             match ended.filter(|status| !status.success()) {
                 Some(status) => {

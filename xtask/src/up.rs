@@ -8,7 +8,9 @@
 //! - `relay`: re-publishes unacknowledged events to Redis, and relays the
 //!   outbox to Kafka when `KAFKA_BROKERS` is set (else it runs with `off`);
 //! - `midtrans-sandbox`: a local Midtrans the payments talk to, unless
-//!   `--no-midtrans-sandbox` or a Midtrans base URL is set.
+//!   `--no-midtrans-sandbox` or a Midtrans base URL is set;
+//! - `fake-oauth`: a local Google, GitHub and Facebook for the storefront's
+//!   "Sign in with …", unless `--no-fake-oauth` or a client id is set.
 //!
 //! Any process but the workers exiting ends `up` with its exit status.
 
@@ -29,6 +31,8 @@ pub struct Options {
     pub runtime: Option<String>,
     pub midtrans_sandbox: bool,
     pub midtrans_port: u16,
+    pub fake_oauth: bool,
+    pub oauth_port: u16,
 }
 
 const SNAP_BASE_URL: &str = "SPIN_VARIABLE_MIDTRANS_SNAP_BASE_URL";
@@ -53,6 +57,8 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
         "relay",
         "-p",
         "midtrans-sandbox",
+        "-p",
+        "fake-oauth",
     ]);
     if spin.is_none() {
         build.args(["-p", "platform-host"]);
@@ -66,7 +72,13 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
     let listen =
         std::env::var("SPIN_HTTP_LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_string());
     let mut vars = env::spin_variables()?;
+    public_urls(&listen, &mut vars);
     let mut supervisor = Supervisor::new()?;
+    if opts.fake_oauth {
+        if let Some(fake) = fake_oauth(&bin, opts.oauth_port, &mut vars) {
+            supervisor.spawn("fake-oauth", fake, false)?;
+        }
+    }
     if opts.midtrans_sandbox {
         if let Some(sandbox) = midtrans_sandbox(&bin, opts.midtrans_port, &listen, &mut vars)? {
             supervisor.spawn("midtrans-sandbox", sandbox, false)?;
@@ -206,6 +218,58 @@ fn midtrans_sandbox(
     vars.insert(API_BASE_URL.into(), base.clone());
     println!("Midtrans sandbox: {base} (pay on its payment pages; notifications go to {notification_url})");
     Ok(Some(cmd))
+}
+
+const STOREFRONT_URL: &str = "SPIN_VARIABLE_STOREFRONT_URL";
+const OAUTH_REDIRECT_BASE_URL: &str = "SPIN_VARIABLE_OAUTH_REDIRECT_BASE_URL";
+const PROVIDERS: [&str; 3] = ["GOOGLE", "GITHUB", "FACEBOOK"];
+
+/// Where the browser finds the storefront, and so where Snap and the OAuth
+/// providers send it back, unless set: this machine's listen address.
+fn public_urls(listen: &str, vars: &mut HashMap<String, String>) {
+    let storefront = local_url(listen);
+    if std::env::var_os(OAUTH_REDIRECT_BASE_URL).is_none() {
+        vars.insert(OAUTH_REDIRECT_BASE_URL.into(), format!("{storefront}/app"));
+    }
+    if std::env::var_os(STOREFRONT_URL).is_none() {
+        vars.insert(STOREFRONT_URL.into(), storefront);
+    }
+}
+
+/// The fake provider's command, with the app's OAuth variables pointed at
+/// it; `None` when any client id is set (the user's providers are used).
+fn fake_oauth(bin: &Path, port: u16, vars: &mut HashMap<String, String>) -> Option<Command> {
+    if let Some(set) = PROVIDERS
+        .iter()
+        .map(|p| format!("SPIN_VARIABLE_{p}_CLIENT_ID"))
+        .find(|v| std::env::var_os(v).is_some())
+    {
+        eprintln!(
+            "xtask: {set} is set, so no fake OAuth provider: sign-in goes to the providers you set"
+        );
+        return None;
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect_base = vars
+        .get(OAUTH_REDIRECT_BASE_URL)
+        .cloned()
+        .or_else(|| std::env::var(OAUTH_REDIRECT_BASE_URL).ok())
+        .unwrap_or_default();
+    for p in PROVIDERS {
+        let lower = p.to_ascii_lowercase();
+        for (name, value) in [
+            ("CLIENT_ID", format!("dev-{lower}-client")),
+            ("CLIENT_SECRET", format!("dev-{lower}-secret")),
+            ("AUTH_BASE_URL", base.clone()),
+            ("API_BASE_URL", base.clone()),
+        ] {
+            vars.insert(format!("SPIN_VARIABLE_{p}_{name}"), value);
+        }
+    }
+    let mut cmd = Command::new(bin.join("fake-oauth"));
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--redirect-base", &redirect_base]);
+    Some(cmd)
 }
 
 /// `http://` + a listen address, as this machine reaches it (an unspecified

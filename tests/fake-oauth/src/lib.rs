@@ -69,7 +69,8 @@ impl Drop for FakeOAuth {
     }
 }
 
-const PROVIDERS: [&str; 3] = ["google", "github", "facebook"];
+/// The providers it speaks for.
+pub const PROVIDERS: [&str; 3] = ["google", "github", "facebook"];
 
 fn provider_name(p: &str) -> &'static str {
     PROVIDERS
