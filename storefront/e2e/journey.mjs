@@ -18,7 +18,10 @@
 //     the product's stock comes back to its value before that order;
 //  4. a double-clicked Checkout creates exactly one order (GET /order with
 //     the visitor's token, captured from the page's own requests, and the
-//     count on "My orders"); that order is then paid through "Pay now".
+//     count on "My orders"); that order is then paid through "Pay now";
+//  5. with OAUTH_PROVIDER set (google, github or facebook; the test runs a
+//     local provider that signs in OAUTH_NAME): "Sign in with …" leaves for
+//     the provider and comes back signed in.
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -31,6 +34,9 @@ const SHOTS = resolve(process.env.SCREENSHOT_DIR || 'e2e/screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ACTION_MS = Number(process.env.E2E_ACTION_TIMEOUT_MS || 30_000);
 const SAGA_MS = Number(process.env.E2E_SAGA_TIMEOUT_MS || 90_000);
+const OAUTH_PROVIDER = process.env.OAUTH_PROVIDER;
+const OAUTH_NAME = process.env.OAUTH_NAME;
+const PROVIDER_LABEL = { google: 'Google', github: 'GitHub', facebook: 'Facebook' };
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 const started = Date.now();
@@ -365,6 +371,25 @@ async function main() {
       check(overflow <= 0, `the page scrolls sideways by ${overflow}px at 390px wide`);
       await shot(page, 'products-phone');
     });
+
+    if (OAUTH_PROVIDER) {
+      await step(`a visitor signs in with ${PROVIDER_LABEL[OAUTH_PROVIDER]}`, async () => {
+        const ctx = await browser.newContext({ viewport });
+        const oauth = await ctx.newPage();
+        watch(oauth, 'oauth');
+        await oauth.goto(`${BASE}/app/login`);
+        await oauth.getByRole('button', { name: `Sign in with ${PROVIDER_LABEL[OAUTH_PROVIDER]}` }).click();
+        await oauth.getByRole('button', { name: 'Sign out' }).waitFor();
+        check(
+          new URL(oauth.url()).origin === new URL(BASE).origin,
+          `back on ${oauth.url()}, not the storefront`,
+        );
+        if (OAUTH_NAME) await oauth.getByText(OAUTH_NAME).first().waitFor();
+        await shot(oauth, 'oauth-signed-in');
+        result.oauth = OAUTH_PROVIDER;
+        await ctx.close();
+      });
+    }
 
     check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
     await visitorCtx.close();

@@ -117,6 +117,9 @@ impl TestEnv {
         // Snap sends payers back to the storefront this app serves.
         env.entry("SPIN_VARIABLE_STOREFRONT_URL".to_string())
             .or_insert_with(|| base.clone());
+        // Providers send the browser back to the storefront's page.
+        env.entry("SPIN_VARIABLE_OAUTH_REDIRECT_BASE_URL".to_string())
+            .or_insert_with(|| format!("{base}/app"));
         let (app, server) = serve_on(
             listener,
             workspace_root().join("spin.toml"),

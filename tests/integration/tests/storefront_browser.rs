@@ -9,11 +9,13 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use fake_oauth::{Account, App, FakeOAuth};
 use integration::shop::{Relay, Shop};
 use serde_json::{json, Value};
 
 const ADMIN_EMAIL: &str = "admin@storefront.test";
 const ADMIN_PASSWORD: &str = "storefront admin password";
+const OAUTH_NAME: &str = "Octo Shopper";
 
 fn chromium() -> PathBuf {
     let path =
@@ -35,7 +37,33 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
             .exists(),
         "storefront/node_modules is missing: run `cargo xtask build`"
     );
-    let shop = Shop::start_with(&[("admin_emails", ADMIN_EMAIL)]).await;
+    // "Sign in with GitHub" through the local provider, at its real paths.
+    let github = FakeOAuth::start().await;
+    let shop = Shop::start_with(&[
+        ("admin_emails", ADMIN_EMAIL),
+        ("github_client_id", "storefront-client"),
+        ("github_client_secret", "storefront-secret"),
+        ("github_auth_base_url", &github.base),
+        ("github_api_base_url", &github.base),
+    ])
+    .await;
+    github.register(
+        "github",
+        App {
+            client_id: "storefront-client".into(),
+            client_secret: "storefront-secret".into(),
+            redirect_uri: format!("{}/app/oauth/github/callback", shop.env.base),
+        },
+    );
+    github.sign_in_as(
+        "github",
+        Account {
+            subject: "4242".into(),
+            name: OAUTH_NAME.into(),
+            email: Some("octo@storefront.test".into()),
+            email_verified: true,
+        },
+    );
     let relay = Relay::start(&shop.env);
     let r = shop
         .env
@@ -59,6 +87,8 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("SCREENSHOT_DIR", &screenshots)
         .env("CHROMIUM", &chromium)
+        .env("OAUTH_PROVIDER", "github")
+        .env("OAUTH_NAME", OAUTH_NAME)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -81,6 +111,15 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         .find_map(|l| serde_json::from_str(l).ok())
         .expect("a JSON summary line");
     assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(summary["oauth"], "github", "{summary}");
+    assert!(github.refusals().is_empty(), "{:?}", github.refusals());
+    assert_eq!(
+        shop.count(
+            "SELECT count(*) FROM oauth_identities WHERE provider = 'github' AND subject = '4242'"
+        )
+        .await,
+        1
+    );
 
     // What the pages did, as Postgres has it.
     let paid = shop
@@ -119,7 +158,7 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         0,
     )
     .await;
-    for name in ["products", "cart", "order-paid", "admin"] {
+    for name in ["products", "cart", "order-paid", "admin", "oauth-signed-in"] {
         let png = screenshots.join(format!("{name}.png"));
         assert!(png.exists(), "{} was not saved", png.display());
     }
