@@ -294,6 +294,7 @@ async fn every_route_stays_within_its_budget() {
         ("midtrans_snap_base_url", &midtrans.base),
         ("midtrans_api_base_url", &midtrans.base),
         ("cors_origins", "https://shop.example"),
+        ("oauth_redirect_base_url", "http://127.0.0.1:3000"),
         ("github_client_id", "gh-client"),
         ("github_client_secret", "gh-secret"),
         ("github_auth_base_url", &fake.base),
