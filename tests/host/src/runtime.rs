@@ -170,15 +170,32 @@ pub fn engine() -> anyhow::Result<Engine> {
     Ok(ENGINE.get_or_init(|| engine).clone())
 }
 
-/// Like Spin: a pooling allocator sized for about 1000 concurrent instances
-/// (a composed gateway is one component instance with several core ones).
+/// Spin 3.6.3's pooling allocator, number for number (its
+/// `crates/core/src/lib.rs` with `SPIN_MAX_INSTANCE_COUNT` = 1000): sized for
+/// about 1000 concurrent instances (a composed component is one component
+/// instance with several core instances and memories), and keeping the first
+/// 2 MiB of each linear memory and 512 KiB of each table resident when an
+/// instance ends, so the next request does not fault those pages back in.
 fn pooled_config() -> wasmtime::Config {
+    const MB: usize = 1 << 20;
+    let max_instances = 1_000;
     let mut pool = wasmtime::PoolingAllocationConfig::default();
-    pool.total_component_instances(1_000)
-        .total_core_instances(10_000)
-        .total_memories(2_000)
-        .total_tables(2_000)
-        .total_stacks(1_000);
+    pool.total_component_instances(max_instances)
+        .total_memories(max_instances)
+        .total_tables(2 * max_instances)
+        .total_stacks(max_instances)
+        .total_core_instances(4 * max_instances)
+        .table_elements(100_000)
+        .max_component_instance_size(10 * MB)
+        .max_core_instance_size(10 * MB)
+        .max_core_instances_per_component(200)
+        .max_tables_per_component(64)
+        .max_memories_per_component(32)
+        .max_tables_per_module(2)
+        .max_memories_per_module(2)
+        .max_memory_size(4 << 30)
+        .linear_memory_keep_resident(2 * MB)
+        .table_keep_resident(MB / 2);
     let mut config = wasmtime::Config::new();
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     config
