@@ -27,14 +27,13 @@ fn files(req: &IncomingRequest, ctx: &mut Context) -> Result<Reply, HttpError> {
         if_none_match: if_none_match.as_deref(),
         accept_encoding: accept_encoding.as_deref(),
     };
-    let is_entry = !ctx.path.starts_with("/assets/");
     match static_site::serve(ASSETS, &request) {
         Ok(served) => {
             let mut reply = Reply::bytes(served.status, served.body);
             for (name, value) in served.headers {
                 reply = reply.with_header(name, value);
             }
-            if is_entry {
+            if served.is_entry {
                 reply = reply
                     .with_header("content-security-policy", CONTENT_SECURITY_POLICY)
                     .with_header("referrer-policy", "same-origin");

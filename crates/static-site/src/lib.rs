@@ -48,6 +48,9 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: &'static [u8],
+    /// The app's entry document (a page), not one of its files: the one
+    /// answer that carries the document's policies.
+    pub is_entry: bool,
 }
 
 /// Why nothing is served.
@@ -106,11 +109,8 @@ pub fn serve(assets: &'static [Asset], req: &Request) -> Result<Response, Refusa
         Some((etag, body)) if accepts_gzip(req.accept_encoding) => (etag, body, true),
         _ => (asset.etag, asset.body, false),
     };
-    let cache = if asset.path == INDEX {
-        REVALIDATE
-    } else {
-        IMMUTABLE
-    };
+    let is_entry = asset.path == INDEX;
+    let cache = if is_entry { REVALIDATE } else { IMMUTABLE };
     let mut headers = vec![
         ("etag", etag.to_string()),
         ("cache-control", cache.to_string()),
@@ -123,6 +123,7 @@ pub fn serve(assets: &'static [Asset], req: &Request) -> Result<Response, Refusa
             status: 304,
             headers,
             body: &[],
+            is_entry,
         });
     }
     headers.push(("content-type", asset.content_type.to_string()));
@@ -134,6 +135,7 @@ pub fn serve(assets: &'static [Asset], req: &Request) -> Result<Response, Refusa
         status: 200,
         headers,
         body: if req.method == "HEAD" { &[] } else { body },
+        is_entry,
     })
 }
 

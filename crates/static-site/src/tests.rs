@@ -45,6 +45,7 @@ fn app_routes_fall_back_to_the_entry_which_is_revalidated() {
         assert_eq!(header(&r, "cache-control"), Some(REVALIDATE));
         assert_eq!(header(&r, "content-type"), Some("text/html; charset=utf-8"));
         assert_eq!(header(&r, "etag"), Some("\"index\""));
+        assert!(r.is_entry, "{path} is a page");
     }
 }
 
@@ -59,6 +60,7 @@ fn hashed_assets_are_immutable_and_typed() {
     );
     assert_eq!(header(&r, "x-content-type-options"), Some("nosniff"));
     assert_eq!(header(&r, "vary"), None, "no gzip form, nothing varies");
+    assert!(!r.is_entry, "a file, not a page");
 }
 
 #[test]
