@@ -57,8 +57,9 @@ pub struct Config {
     /// Outbox rows per batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub batch_size: i64,
-    /// Longest idle wait between outbox reads, in milliseconds. A commit to
-    /// the outbox wakes the relay at once (LISTEN/NOTIFY); this is the fallback.
+    /// Longest idle wait between outbox reads, in milliseconds. An event
+    /// published on its Redis channel after the commit wakes the relay at
+    /// once; this is the fallback.
     #[arg(long, env = "RELAY_POLL_MS", default_value_t = 500)]
     pub poll_ms: u64,
     /// Re-publish an event its consumer has not acknowledged after this many seconds (doubling per attempt).

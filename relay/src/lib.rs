@@ -9,4 +9,5 @@ pub mod kafka;
 pub mod metrics;
 pub mod outbox;
 pub mod relay;
+pub mod wake;
 pub mod waves;

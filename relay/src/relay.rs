@@ -18,12 +18,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, Producer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Notify};
-use tokio_postgres::{AsyncMessage, Client, Connection, Socket};
+use tokio_postgres::{Client, Connection, Socket};
 
 use crate::config::Config;
 use crate::event::{check, redelivery_delay};
 use crate::metrics::Metrics;
-use crate::{http, kafka, outbox, waves};
+use crate::{http, kafka, outbox, wake, waves};
 
 /// Runs the relay with `cfg` until `shutdown` completes: the probe and
 /// metrics server, the leader election and the relay loop. The batch in
@@ -49,8 +49,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             None
         }
     };
+    // Only producing to Kafka needs waking: re-publication runs every second.
+    let wake = Arc::new(Notify::new());
+    let listener = producer
+        .is_some()
+        .then(|| tokio::spawn(wake::listen(cfg.redis_url.clone(), wake.clone())));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut relay = Relay {
+        wake,
         producer,
         cfg,
         metrics,
@@ -70,6 +76,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         _ = relay.run(stop_rx) => {}
         _ = stopping => {}
     }
+    if let Some(listener) = listener {
+        listener.abort();
+    }
     if let Some(producer) = &relay.producer {
         producer.flush(Duration::from_secs(10))?;
     }
@@ -81,6 +90,8 @@ struct Relay {
     cfg: Config,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    /// Woken when events were committed ([`wake::listen`]).
+    wake: Arc<Notify>,
     /// `None` with Kafka off: nothing is produced, only redelivered.
     producer: Option<FutureProducer>,
     redis: Option<redis::aio::MultiplexedConnection>,
@@ -120,11 +131,10 @@ impl Relay {
 
     async fn session(&mut self, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
         let (db, connection) = pg_connect::connect_with(&self.cfg.database_url).await?;
-        let inserted = Arc::new(Notify::new());
-        let driver = tokio::spawn(drive(connection, inserted.clone()));
-        db.batch_execute("LISTEN outbox_inserted").await?;
+        let driver = tokio::spawn(drive(connection));
         self.ready.store(true, Ordering::Relaxed);
-        let result = self.lead(&db, &inserted, stop).await;
+        let wake = self.wake.clone();
+        let result = self.lead(&db, &wake, stop).await;
         drop(db);
         let _ = driver.await;
         result
@@ -133,7 +143,7 @@ impl Relay {
     async fn lead(
         &mut self,
         db: &Client,
-        inserted: &Notify,
+        wake: &Notify,
         stop: &mut watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         while !outbox::try_lead(db).await? {
@@ -165,9 +175,9 @@ impl Relay {
                 }
             } else if produced == 0 {
                 // Idle: until events are committed (or the poll interval,
-                // should a notification be missed).
+                // should a wake-up message be missed).
                 tokio::select! {
-                    _ = inserted.notified() => {}
+                    _ = wake.notified() => {}
                     _ = tokio::time::sleep(self.cfg.poll()) => {}
                     _ = stop.changed() => return Ok(()),
                 }
@@ -390,21 +400,13 @@ impl Relay {
     }
 }
 
-/// Drives the connection and passes its notifications on (a permit is
-/// kept if the relay is busy, so a commit during a batch is not missed).
-async fn drive<T>(mut connection: Connection<Socket, T>, inserted: Arc<Notify>)
+/// Drives the session's connection until it ends.
+async fn drive<T>(connection: Connection<Socket, T>)
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-        match message {
-            Ok(AsyncMessage::Notification(_)) => inserted.notify_one(),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "Postgres connection ended");
-                return;
-            }
-        }
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "Postgres connection ended");
     }
 }
 

@@ -6,7 +6,8 @@
 //! - throughput: N events already in the outbox, drained by the real `relay`
 //!   binary; raw: N records sent by one producer, all acknowledged.
 //! - latency: events committed one per transaction at a steady rate while the
-//!   relay runs, measured from the commit (`created_at`) to the mark after
+//!   relay runs, each published on its Redis channel after the commit as the
+//!   services do (that is what wakes the relay), measured from the commit (`created_at`) to the mark after
 //!   Kafka's acknowledgement (`relayed_at`), both on the database's clock;
 //!   raw: send → acknowledgement of records sent at the same rate.
 
@@ -30,6 +31,9 @@ struct Args {
     database_url: String,
     #[arg(long)]
     brokers: String,
+    /// Redis, where each committed event is published (the relay's wake-up).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
     /// The `relay` binary to measure.
     #[arg(long)]
     relay_bin: PathBuf,
@@ -111,15 +115,24 @@ async fn main() -> anyhow::Result<()> {
     let insert = db
         .prepare(&format!(
             "INSERT INTO outbox (event_id, event_type, aggregate_id, payload) \
-             VALUES (gen_random_uuid(), 'order.created', $1::int8 % 1000, {PAYLOAD_SQL})"
+             VALUES (gen_random_uuid(), 'order.created', $1::int8 % 1000, {PAYLOAD_SQL}) \
+             RETURNING payload::text"
         ))
+        .await?;
+    let mut redis = redis::Client::open(args.redis_url.as_str())?
+        .get_multiplexed_async_connection()
         .await?;
     for i in 0..total {
         tokio::time::sleep_until(
             (start + Duration::from_secs_f64(i as f64 / args.rate as f64)).into(),
         )
         .await;
-        db.execute(&insert, &[&(i as i64)]).await?;
+        let payload: String = db.query_one(&insert, &[&(i as i64)]).await?.get(0);
+        redis::cmd("PUBLISH")
+            .arg("order.created")
+            .arg(payload)
+            .query_async::<i64>(&mut redis)
+            .await?;
     }
     let achieved = total as f64 / start.elapsed().as_secs_f64();
     wait_relayed(&db, Duration::from_secs(120)).await?;
@@ -237,6 +250,7 @@ fn start_relay(args: &Args) -> anyhow::Result<KillOnDrop> {
     let child = Command::new(&args.relay_bin)
         .env("DATABASE_URL", &args.database_url)
         .env("KAFKA_BROKERS", &args.brokers)
+        .env("REDIS_URL", &args.redis_url)
         .env("RELAY_HTTP_ADDR", format!("127.0.0.1:{port}"))
         // Nothing consumes here: keep redelivery out of the measurement.
         .env("RELAY_REDELIVER_AFTER_SECS", "86400")
