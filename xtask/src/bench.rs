@@ -450,14 +450,20 @@ fn run_scenarios(
     // An order is one create_order call: beside it, pgbench runs the same
     // call at the same concurrency straight against Postgres (the goal is
     // at least 0.7 of it). Each request orders one unit of the next product.
+    // The probe makes the same host calls (its own stretch of products).
     // The other targets' pools would leave pgbench no connections (100 in
-    // all): they are done, so they stop here.
-    drop((floor, probe, baseline));
+    // all): each stops once it is done.
+    drop((floor, baseline));
     let (order_warm, order_run) = (order_lua(out, 1)?, order_lua(out, RANGE)?);
+    let app_order = measure(&app, opts, "/order", Some((&order_warm, &order_run)))?;
+    let (shape_warm, shape_run) = (order_lua(out, 2 * RANGE)?, order_lua(out, 3 * RANGE)?);
+    let probe_order = measure(&probe, opts, "/order", Some((&shape_warm, &shape_run)))?;
+    drop(probe);
     scenarios.push((
         "POST /order",
         vec![
-            measure(&app, opts, "/order", Some((&order_warm, &order_run)))?,
+            app_order,
+            probe_order,
             pgbench_create_order(db_url, opts, out)?,
         ],
     ));
