@@ -256,6 +256,51 @@ async fn two_replicas_produce_each_event_once() {
     assert_eq!(leaders, 1.0, "exactly one replica leads");
 }
 
+/// The relay is woken by an event's Redis publication, which the services
+/// send after each commit, not by a poll: with a one-minute poll, an event
+/// committed without a publication waits; the publication sends it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_event_wakes_the_relay_before_its_poll() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start().unwrap();
+    let broker = KafkaBroker::start().unwrap();
+    let _relay = start_relay(&db, &redis, &broker, &[("RELAY_POLL_MS", "60000")]);
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut publish = async || {
+        redis::cmd("PUBLISH")
+            .arg("payment.updated")
+            .arg("{}")
+            .query_async::<i64>(&mut conn)
+            .await
+            .unwrap()
+    };
+    insert_events(&db, 1, 1).await;
+    publish().await;
+    wait_marked(&db, 1).await;
+    // Let the relay settle into its idle wait.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    insert_events(&db, 1, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        marked_ids(&db).await.len(),
+        1,
+        "committed without a publication: nothing woke the relay"
+    );
+    let published = Instant::now();
+    assert_eq!(publish().await, 1, "the relay is subscribed");
+    wait_marked(&db, 2).await;
+    assert!(
+        published.elapsed() < Duration::from_secs(10),
+        "the publication woke it, long before the poll ({:?})",
+        published.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unacknowledged_events_are_republished_then_given_up() {
     let db = TestDatabase::create().await;
