@@ -78,12 +78,13 @@ pub fn read_page(bytes: &[u8]) -> Option<(Vec<Product>, u64)> {
 }
 
 /// A list read in one round trip: a token from the client's bucket (when
-/// KEYS[2] is not empty), then the list version, the page entry and the
-/// total. KEYS = version key, bucket key or ''; ARGV = capacity, refill,
-/// page key prefix, page key suffix, total key prefix. Returns {0, wait ms}
-/// when refused, else {1, version, entry or '', total or ''}. (The page keys
-/// depend on the version read here, so the script names them itself: fine on
-/// one Redis, not on Redis Cluster.)
+/// KEYS[2] is not empty), then the list version, the page entry, the count
+/// version and the total. KEYS = version key, bucket key or '', count version
+/// key; ARGV = capacity, refill, page key prefix, page key suffix, total key
+/// prefix. Returns {0, wait ms} when refused, else {1, version, entry or '',
+/// total or '', count version}. (The page and total keys depend on the
+/// versions read here, so the script names them itself: fine on one Redis,
+/// not on Redis Cluster.)
 pub const LIST_READ_LUA: &str = concat!(
     platform_core::token_bucket_lua_fn!(),
     r#"
@@ -93,7 +94,8 @@ if KEYS[2] ~= '' then
 end
 local v = redis.call('GET', KEYS[1]) or '0'
 local entry = redis.call('GET', ARGV[3] .. v .. ARGV[4]) or ''
-local total = redis.call('GET', ARGV[5] .. v) or ''
-return {1, v, entry, total}
+local cv = redis.call('GET', KEYS[3]) or '0'
+local total = redis.call('GET', ARGV[5] .. cv) or ''
+return {1, v, entry, total, cv}
 "#
 );

@@ -36,6 +36,7 @@ struct ListRead {
     version: String,
     entry: Option<Vec<u8>>,
     total: Option<u64>,
+    count_version: String,
 }
 
 /// Takes a token for `client` (if any) and reads the list's cache entries in
@@ -63,7 +64,11 @@ fn read_list(
     let [capacity, refill] = config.script_args();
     let reply = cache.eval_values(
         cached::LIST_READ_LUA,
-        &[cache_keys::LIST_VERSION, &bucket],
+        &[
+            cache_keys::LIST_VERSION,
+            &bucket,
+            cache_keys::LIST_COUNT_VERSION,
+        ],
         &[
             capacity.as_bytes(),
             refill.as_bytes(),
@@ -76,6 +81,11 @@ fn read_list(
         RedisResult::Binary(b) if !b.is_empty() => Some(b.clone()),
         _ => None,
     };
+    let version_text = |v: &RedisResult| {
+        text(v)
+            .and_then(|v| String::from_utf8(v).ok())
+            .unwrap_or_else(|| "0".to_string())
+    };
     match reply.as_deref() {
         Some([RedisResult::Int64(0), RedisResult::Int64(wait_ms)]) => {
             let decision = Decision {
@@ -87,19 +97,19 @@ fn read_list(
                 decision.refusal(LIST_POLICY, config),
             ))
         }
-        Some([RedisResult::Int64(1), version, entry, total]) => Ok(ListRead {
-            version: text(version)
-                .and_then(|v| String::from_utf8(v).ok())
-                .unwrap_or_else(|| "0".to_string()),
+        Some([RedisResult::Int64(1), version, entry, total, count_version]) => Ok(ListRead {
+            version: version_text(version),
             entry: text(entry),
             total: text(total)
                 .and_then(|t| String::from_utf8(t).ok())
                 .and_then(|t| t.parse().ok()),
+            count_version: version_text(count_version),
         }),
         _ => Ok(ListRead {
             version: "0".to_string(),
             entry: None,
             total: None,
+            count_version: "0".to_string(),
         }),
     }
 }
@@ -115,7 +125,7 @@ pub fn list(req: PageRequest, client: Option<&Client>) -> Result<ProductPage, Se
             (Vec::new(), read.total.unwrap_or(0))
         }
         None => {
-            let (rows, total) = store::list(&db()?, page.limit(), page.offset())?;
+            let (rows, total) = store::list(&db()?, page.limit(), page.offset(), read.total)?;
             if !rows.is_empty() {
                 if let Some(bytes) = cached::page(&rows, total) {
                     let key = cache_keys::list(&read.version, page.page, page.page_size);
@@ -123,7 +133,7 @@ pub fn list(req: PageRequest, client: Option<&Client>) -> Result<ProductPage, Se
                 }
             }
             if read.total.is_none() {
-                let key = cache_keys::list_total(&read.version);
+                let key = cache_keys::list_total(&read.count_version);
                 cache.fill(&key, total.to_string().as_bytes(), TTL_SECS);
             }
             (rows.into_iter().map(|s| s.product).collect(), total)
@@ -158,10 +168,14 @@ pub fn get(id: ProductId) -> Result<Product, ServiceError> {
     Ok(stored.product)
 }
 
+/// What a create or delete bumps: the pages and the count.
+const LISTED_PRODUCTS_CHANGED: &[&str] =
+    &[cache_keys::LIST_VERSION, cache_keys::LIST_COUNT_VERSION];
+
 pub fn create(input: &NewProduct) -> Result<Product, ServiceError> {
     let stored = store::insert(&db()?, input)?;
-    // A new product changes every page, but no single product key.
-    cache()?.incr(cache_keys::LIST_VERSION);
+    // A new product changes every page and the count, but no product key.
+    product_cache::write_through(&mut cache()?, LISTED_PRODUCTS_CHANGED, &[], None);
     Ok(stored.product)
 }
 
@@ -181,6 +195,6 @@ pub fn delete(id: ProductId) -> Result<(), ServiceError> {
     }
     let mut cache = cache()?;
     cache.put(&cache_keys::product(id), cache_keys::TOMBSTONE, TTL_SECS);
-    cache.incr(cache_keys::LIST_VERSION);
+    product_cache::write_through(&mut cache, LISTED_PRODUCTS_CHANGED, &[], None);
     Ok(())
 }

@@ -39,9 +39,22 @@ fn one(rows: &[Vec<DbValue>]) -> Result<Option<Stored>, ServiceError> {
 }
 
 /// A page of live products, newest first, and the number of live products.
-pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Stored>, u64), ServiceError> {
+/// A page, newest first, and the number of live products. With `known_total`
+/// (cached) the page is a plain index walk; without, the rows carry the
+/// count, which reads every live product (~150 ms at 400 000).
+pub fn list(
+    db: &Db,
+    limit: i64,
+    offset: i64,
+    known_total: Option<u64>,
+) -> Result<(Vec<Stored>, u64), ServiceError> {
+    let count = if known_total.is_some() {
+        ""
+    } else {
+        ", count(*) OVER ()"
+    };
     let sql = format!(
-        "SELECT {COLUMNS}, count(*) OVER () FROM products WHERE deleted_at IS NULL \
+        "SELECT {COLUMNS}{count} FROM products WHERE deleted_at IS NULL \
          ORDER BY id DESC LIMIT $1 OFFSET $2"
     );
     let rs = db.query(
@@ -53,6 +66,9 @@ pub fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Stored>, u64), Serv
         .iter()
         .map(|r| Stored::try_from(&r[..]))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(total) = known_total {
+        return Ok((products, total));
+    }
     let total = match rs.rows.first() {
         Some(row) => db::int64(row, 8)?,
         // Past the end (or empty): the window gave no count, so ask.

@@ -165,13 +165,6 @@ impl Cache {
             }
         }
     }
-
-    pub fn incr(&mut self, key: &str) {
-        let Some(conn) = self.conn() else { return };
-        if let Err(e) = conn.incr(key) {
-            self.failed("INCR", e);
-        }
-    }
 }
 
 /// Redis's answer to `EVALSHA` of a script it does not hold. Spin passes

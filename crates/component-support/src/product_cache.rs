@@ -21,6 +21,12 @@ pub const TOMBSTONE: &[u8] = b"deleted";
 /// Bumped by every write that changes what a list page shows.
 pub const LIST_VERSION: &str = "catalog:list-version";
 
+/// Bumped only by writes that change which products are listed (create,
+/// delete): the version of the cached total. Stock and price changes (every
+/// order) leave it, so a page they invalidate is refilled by a plain
+/// `LIMIT/OFFSET` read instead of counting every live product again.
+pub const LIST_COUNT_VERSION: &str = "catalog:list-count-version";
+
 pub fn key(id: i64) -> String {
     format!("catalog:product:{id}")
 }

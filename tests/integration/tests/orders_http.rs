@@ -19,11 +19,21 @@ async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
     let p = env
         .products(&[("Kopi", 25_000, 10), ("Teh", 10_000, 3)])
         .await;
-    // The catalog's cached product is warm before the order.
+    // The catalog's cached product and list are warm before the order.
     assert_eq!(
         env.get(&format!("/product/{}", p[0])).await.json["product"]["stock"],
         10
     );
+    let listed_before = env.get("/product").await.json["total"].clone();
+    let versions = || -> (Option<i64>, Option<i64>) {
+        let mut redis = integration::redis_client(&env.redis);
+        redis::cmd("MGET")
+            .arg("catalog:list-version")
+            .arg("catalog:list-count-version")
+            .query(&mut redis)
+            .unwrap()
+    };
+    let (pages_before, count_before) = versions();
 
     let r = env
         .call(
@@ -70,6 +80,25 @@ async fn an_order_is_priced_by_the_catalog_and_reserves_stock() {
         .cloned()
         .unwrap();
     assert_eq!(listed["stock"], 1);
+    // The order changed what the pages show, not which products they list:
+    // the pages' version moved, the count's (and its cached total) did not,
+    // so the page above was refilled without counting every product.
+    let (pages_after, count_after) = versions();
+    assert!(
+        pages_after > pages_before,
+        "{pages_before:?} → {pages_after:?}"
+    );
+    assert_eq!(count_after, count_before);
+    assert_eq!(list.json["total"], listed_before);
+    let cached_total: Option<i64> = redis::cmd("GET")
+        .arg(format!("catalog:list-count:v{}", count_after.unwrap_or(0)))
+        .query(&mut integration::redis_client(&env.redis))
+        .unwrap();
+    assert_eq!(
+        cached_total.map(Value::from),
+        Some(listed_before),
+        "the total stays cached"
+    );
 
     let id = order["id"].as_i64().unwrap();
     let got = env
