@@ -27,6 +27,6 @@ export default defineConfig({
   preview: { host: '127.0.0.1', port: 4173, proxy },
   test: {
     environment: 'node',
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.{ts,tsx}'],
   },
 });

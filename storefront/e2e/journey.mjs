@@ -12,8 +12,11 @@
 // Scenarios:
 //  1. the admin signs in and creates two products (and edits/deletes a third)
 //     on the admin page; a visitor sees them in the list;
-//  2. a new visitor registers, adds both products to the cart, checks out,
-//     pays on the sandbox page and sees the order become paid;
+//  2. a new visitor registers, adds both products to the cart, reloads the
+//     cart and clicks Checkout as soon as it shows, while the session is
+//     still being restored (its /refresh held back RESTORE_DELAY_MS): the
+//     page waits, busy, and orders (not sent to sign in); pays on the
+//     sandbox page and sees the order become paid;
 //  3. another order, denied on the sandbox page: the order shows failed and
 //     the product's stock comes back to its value before that order;
 //  4. a double-clicked Checkout creates exactly one order (GET /order with
@@ -34,6 +37,8 @@ const SHOTS = resolve(process.env.SCREENSHOT_DIR || 'e2e/screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ACTION_MS = Number(process.env.E2E_ACTION_TIMEOUT_MS || 30_000);
 const SAGA_MS = Number(process.env.E2E_SAGA_TIMEOUT_MS || 90_000);
+/** How long the session restore's /refresh is held back for the checkout clicked during it. */
+const RESTORE_DELAY_MS = 1500;
 const OAUTH_PROVIDER = process.env.OAUTH_PROVIDER;
 const OAUTH_NAME = process.env.OAUTH_NAME;
 const PROVIDER_LABEL = { google: 'Google', github: 'GitHub', facebook: 'Facebook' };
@@ -114,10 +119,23 @@ async function addToCart(page, productId, quantity) {
   await page.getByRole('status').filter({ hasText: 'to your cart' }).waitFor();
 }
 
-/** Clicks Checkout (once or twice) and waits for the payment page; returns the order id and POSTs seen. */
-async function checkout(page, { double = false } = {}) {
+/**
+ * Loads the cart, clicks Checkout (once or twice) and waits for the payment
+ * page; returns the order id and POSTs seen. With `restoring`, the page's
+ * session restore (its POST /refresh) is held back RESTORE_DELAY_MS, so the
+ * click lands while the session is not known yet: the page must wait for it
+ * (busy), not send the signed-in shopper to sign in.
+ */
+async function checkout(page, { double = false, restoring = false } = {}) {
+  let released = false;
+  const isRefresh = (url) => url.origin === new URL(BASE).origin && url.pathname === '/refresh';
+  const holdRefresh = async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, RESTORE_DELAY_MS));
+    released = true;
+    await route.continue();
+  };
+  if (restoring) await page.route(isRefresh, holdRefresh, { times: 1 });
   await page.goto(`${BASE}/app/cart`);
-  await page.getByRole('heading', { name: 'Your cart' }).waitFor();
   const posts = [];
   const onRequest = (req) => {
     if (req.method() === 'POST' && new URL(req.url()).pathname === '/order') posts.push(req.headers()['idempotency-key']);
@@ -127,9 +145,22 @@ async function checkout(page, { double = false } = {}) {
     (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/order',
     { timeout: ACTION_MS },
   );
+  created.catch(() => {}); // awaited below; a check failing first must not leave it unhandled
+  await page.getByRole('heading', { name: 'Your cart' }).waitFor();
+  // Clicked as soon as it shows: no waiting for the session.
   const button = page.getByRole('button', { name: 'Checkout' });
   if (double) await button.dblclick();
   else await button.click();
+  if (restoring) {
+    check(!released, `Checkout was clicked only after the session restore (held ${RESTORE_DELAY_MS} ms) ended`);
+    check(new URL(page.url()).pathname === '/app/cart', `clicked while the session was restoring, the page went to ${page.url()}`);
+    await page.waitForFunction(
+      () => document.querySelector('form[aria-busy="true"] button[type="submit"]')?.disabled === true,
+      null,
+      { timeout: RESTORE_DELAY_MS },
+    );
+    log('  Checkout clicked during the session restore: busy, still on the cart');
+  }
   const response = await created;
   const body = await response.json().catch(() => null);
   check(response.status() === 201, `POST /order answered ${response.status()}: ${body && body.error}`);
@@ -137,6 +168,7 @@ async function checkout(page, { double = false } = {}) {
   await page.waitForURL((url) => !url.href.startsWith(BASE), { timeout: ACTION_MS });
   await page.getByRole('heading', { name: /Pay/ }).first().waitFor();
   page.off('request', onRequest);
+  if (restoring) await page.unroute(isRefresh, holdRefresh);
   return { orderId, posts };
 }
 
@@ -292,8 +324,9 @@ async function main() {
       await shot(page, 'cart');
     });
 
-    await step('the visitor checks out, pays on the sandbox page and sees the order paid', async () => {
-      const { orderId } = await checkout(page);
+    await step('the visitor reloads the cart, checks out while the session is restoring, pays and sees the order paid', async () => {
+      const { orderId } = await checkout(page, { restoring: true });
+      result.checkout_during_restore = { refresh_held_ms: RESTORE_DELAY_MS, order_id: orderId };
       result.orders.ids.paid_first = orderId;
       await shot(page, 'checkout-payment-page');
       await choose(page, 'pay', orderId);

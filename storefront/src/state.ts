@@ -5,6 +5,7 @@ import { Auth, REFRESH_KEY } from './lib/auth';
 import { createClient } from './lib/api';
 import { CART_KEY, CartStore } from './lib/cart';
 import { here, navigate } from './lib/router';
+import type { User } from './lib/types';
 
 function storage(kind: 'localStorage' | 'sessionStorage'): Storage {
   try {
@@ -34,10 +35,28 @@ const fetchFn = (input: string, init?: RequestInit) => fetch(input, { credential
 
 export const auth = new Auth({ fetch: fetchFn, storage: local });
 
+const signInHere = () => `/app/login?next=${encodeURIComponent(here())}`;
+
 /** Sends the user to sign in, then back here. */
 export function toSignIn(): void {
   if (location.pathname === '/app/login') return;
-  navigate(`/app/login?next=${encodeURIComponent(here())}`, { replace: true });
+  navigate(signInHere(), { replace: true });
+}
+
+/**
+ * For an action that needs the session (Checkout): the signed-in user, once
+ * the session is known. A click right after a page load lands while the
+ * stored session is still being restored (user null, not signed out), so
+ * this waits for the restore; a visitor who really is signed out is sent to
+ * sign in (a push: Back returns here) and gets null. Null too, doing
+ * nothing, if the visitor went to another page meanwhile.
+ */
+export async function requireUser(): Promise<User | null> {
+  const from = here();
+  const user = await auth.knownUser();
+  if (here() !== from) return null;
+  if (!user) navigate(signInHere());
+  return user;
 }
 
 export const api = createClient({ fetch: fetchFn, auth, onUnauthorized: () => toSignIn() });
@@ -58,6 +77,11 @@ function useStore<T>(subscribe: (fn: () => void) => () => void, read: () => T): 
   return value;
 }
 
+/**
+ * The session for rendering. `user` is null both while a stored session is
+ * being restored and when signed out: only `ready && !user` means signed out
+ * (actions use `requireUser`).
+ */
 export function useAuth() {
   const [ready, setReady] = useState(false);
   useEffect(() => {

@@ -150,6 +150,18 @@ describe('Auth', () => {
     expect(await auth.getToken()).toBe(fresh);
   });
 
+  it('knownUser waits for the restore: null while restoring is not "signed out"', async () => {
+    const gate = deferred<Response>();
+    const fresh = jwt(nowSecs() + 900);
+    const { auth } = makeAuth((call) => (call.url === '/refresh' ? gate.promise : json(200, USER)));
+    storage.setItem(REFRESH_KEY, refreshToken(1));
+    auth.init();
+    const known = auth.knownUser();
+    expect(auth.user).toBeNull(); // restoring
+    gate.resolve(json(200, { token: fresh, refresh_token: refreshToken(2) }));
+    expect(await known).toEqual(USER);
+  });
+
   it('starts signed out when the stored refresh token is refused', async () => {
     const { auth } = makeAuth(() => json(401, { error: 'Refresh token reused' }));
     storage.setItem(REFRESH_KEY, refreshToken(1));

@@ -92,6 +92,16 @@ export class Auth {
     return this.currentUser?.role === 'admin';
   }
 
+  /**
+   * The user once the session is known: waits for a restore in progress.
+   * `user` alone is null both while restoring and when signed out, so an
+   * action that needs the session asks this instead.
+   */
+  async knownUser(): Promise<User | null> {
+    await this.ready;
+    return this.currentUser;
+  }
+
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

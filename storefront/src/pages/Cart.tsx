@@ -6,10 +6,14 @@ import { forgetIdempotencyKey, idempotencyKey, initiateWithRetry } from '../lib/
 import { describeError } from '../lib/errors';
 import { setFlash } from '../lib/flash';
 import { rupiah } from '../lib/format';
-import { here, navigate } from '../lib/router';
-import { api, auth, cart, session, useAuth, useCart } from '../state';
+import { navigate } from '../lib/router';
+import { api, auth, cart, requireUser, session, useAuth, useCart } from '../state';
 
-/** Starts paying an order and leaves for the payment page; throws the API's error. */
+/**
+ * Starts paying an order and leaves for the payment page; throws the API's
+ * error. Called once the session is known (after `requireUser`, or on a
+ * page behind `RequireAuth`), so `auth.user` is the signed-in user.
+ */
 export async function payOrder(orderId: number, email: string, onStep: (text: string) => void): Promise<void> {
   const user = auth.user;
   onStep('Preparing the payment…');
@@ -33,17 +37,29 @@ export function CartPage() {
   const inFlight = useRef(false);
   const [wait, noteError] = useCooldown();
 
+  const stop = () => {
+    setStep(null);
+    inFlight.current = false;
+    setBusy(false);
+  };
+
   const checkout = async (e: Event) => {
     e.preventDefault();
     if (inFlight.current || lines.length === 0 || wait > 0) return;
-    if (!user) {
-      navigate(`/app/login?next=${encodeURIComponent(here())}`);
-      return;
-    }
-    const customerEmail = user.email ?? email.trim();
     inFlight.current = true;
     setBusy(true);
     setError(null);
+    // Right after a page load the session may still be restoring: wait for
+    // it (busy button) rather than take the shopper for signed out.
+    if (!ready) setStep('Restoring your session…');
+    const known = await requireUser();
+    if (!known) return stop(); // gone to sign in (or left the cart)
+    const customerEmail = known.email ?? email.trim();
+    if (!customerEmail) {
+      // The receipt field only shows once the user is known: ask for it now.
+      setError(new Error('Enter an email for the payment receipt.'));
+      return stop();
+    }
     let orderId: number | null = null;
     try {
       setStep('Placing your order…');
@@ -63,9 +79,7 @@ export function CartPage() {
       }
       setError(err);
       noteError(err);
-      setStep(null);
-      inFlight.current = false;
-      setBusy(false);
+      stop();
     }
   };
 
