@@ -4,11 +4,9 @@
 //! of those channels means there is something new to relay. A lost message
 //! costs at most `--poll-ms`: the loop reads the outbox that often anyway.
 //!
-//! Not Postgres `LISTEN/NOTIFY`: a transaction that notifies holds a
-//! database-wide lock from its commit until the commit is flushed, which
-//! serialises every order's and every payment's commit (the same
-//! `create_order` call measured 1 210 tps with an outbox `NOTIFY` trigger and
-//! 2 100 without, 32 clients, README "Benchmarks").
+//! Not Postgres `LISTEN/NOTIFY`: a notifying commit holds a database-wide
+//! lock until it is flushed, serialising every order
+//! (docs/decisions/0001-relay-woken-by-redis-not-notify.md).
 
 use std::sync::Arc;
 use std::time::Duration;

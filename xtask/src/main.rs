@@ -4,6 +4,7 @@ mod bench;
 mod bench_relay;
 mod deploy_tools;
 mod env;
+mod runtime;
 mod storefront;
 mod up;
 mod wrk;
@@ -12,6 +13,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+
+use runtime::Runtime;
 
 #[derive(Parser)]
 #[command(about = "Tasks for the order & payment platform")]
@@ -28,9 +31,10 @@ enum Task {
     /// they exit, as on a Redis disconnect), the relay (Kafka only with
     /// KAFKA_BROKERS set) and a local Midtrans sandbox.
     Up {
-        /// `spin` (real Spin, when on PATH) or `host` (the project's wasmtime host).
-        #[arg(long)]
-        runtime: Option<String>,
+        /// `spin` (real Spin; the default when on PATH) or `host` (the
+        /// project's wasmtime host).
+        #[arg(long, value_enum)]
+        runtime: Option<Runtime>,
         /// Port of the Midtrans sandbox on 127.0.0.1. Its server key is
         /// SPIN_VARIABLE_MIDTRANS_SERVER_KEY, or one kept in .spin/.
         #[arg(long, default_value_t = 3900)]
@@ -62,9 +66,10 @@ enum Task {
         /// Concurrent connections.
         #[arg(long, default_value_t = 32)]
         connections: u32,
-        /// `host` (default) or `spin` (needs a `spin` binary on PATH).
-        #[arg(long)]
-        runtime: Option<String>,
+        /// `host` (the project's wasmtime host, which counts host calls) or
+        /// `spin` (needs a `spin` binary on PATH).
+        #[arg(long, value_enum, default_value_t = Runtime::Host)]
+        runtime: Runtime,
         /// `http` (the gateway's scenarios), `relay` (outbox → Kafka) or `all`.
         #[arg(long, default_value = "all")]
         suite: String,
@@ -144,7 +149,7 @@ fn main() -> anyhow::Result<()> {
                 bench::bench(bench::Options {
                     seconds,
                     connections,
-                    runtime: runtime.clone(),
+                    runtime,
                 })
             };
             match suite.as_str() {
@@ -257,7 +262,7 @@ fn test() -> anyhow::Result<()> {
     }
     run(wasm_clippy.args(["--", "-D", "warnings"]))?;
     storefront::test()?;
-    // kubectl and kubernetes-validate for tests/integration/tests/deploy_manifests.rs.
+    // kubectl and kubernetes-validate for tests/integration/tests/api/deploy_manifests.rs.
     let deploy_tools = deploy_tools::ensure()?;
     run(cargo()
         .args(["test", "--workspace"])

@@ -24,11 +24,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::runtime::{self, Runtime};
 use crate::{cargo, display, env, run};
 
 pub struct Options {
-    /// `spin`, `host`, or `None`: Spin when on PATH.
-    pub runtime: Option<String>,
+    /// `None`: Spin when on PATH, else the host.
+    pub runtime: Option<Runtime>,
     pub midtrans_sandbox: bool,
     pub midtrans_port: u16,
     pub fake_oauth: bool,
@@ -41,7 +42,7 @@ const API_BASE_URL: &str = "SPIN_VARIABLE_MIDTRANS_API_BASE_URL";
 /// Builds, migrates and runs the platform. `None` when stopped by a signal,
 /// else the exit status of the process whose exit ended it.
 pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
-    let spin = spin_runtime(opts.runtime.as_deref())?;
+    let spin = spin_runtime(opts.runtime)?;
     let triggers = Triggers::read(Path::new("spin.toml"))?;
     if triggers.http.is_empty() {
         bail!("spin.toml has no [[trigger.http]]");
@@ -95,20 +96,11 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
 }
 
 /// `Some(spin)` to run the components on real Spin, `None` on platform-host.
-fn spin_runtime(runtime: Option<&str>) -> anyhow::Result<Option<PathBuf>> {
-    let spin = env::spin_binary();
-    let use_spin = match runtime {
-        Some("spin") => true,
-        Some("host") => false,
-        Some(other) => bail!("unknown runtime {other:?} (spin or host)"),
-        None => spin.is_some(),
-    };
-    if !use_spin {
-        return Ok(None);
+fn spin_runtime(choice: Option<Runtime>) -> anyhow::Result<Option<PathBuf>> {
+    match Runtime::or_detected(choice, env::spin_binary().is_some()) {
+        Runtime::Spin => runtime::spin_binary().map(Some),
+        Runtime::Host => Ok(None),
     }
-    let spin = spin.context("`--runtime spin` needs a `spin` binary on PATH")?;
-    env::check_spin_version(&spin)?;
-    Ok(Some(spin))
 }
 
 /// The components spin.toml triggers, by trigger type, each id once.

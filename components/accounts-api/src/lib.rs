@@ -8,94 +8,69 @@
 
 mod bodies;
 
-wit_bindgen::generate!({
-    world: "accounts-api",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("accounts-api");
 
 use edge::rate_limit;
-use edge::{auth, body, Context, Handler, HttpError, Reply};
+use edge::route::Accounts;
+use edge::{auth, body, Context, Handler, HttpResult, Reply};
 use platform_core::account::{self, Credentials, Email, OAuthProvider, Registration};
-use platform_core::rate_limit::Bucket;
-use platform_core::route::Route;
+use platform_core::setting;
 use platform_core::ServiceError;
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
+use spin_sdk::http::IncomingRequest;
 
 use auth_core::oauth::{self, Callback as OAuthReturn};
 use bodies::{AuthorizeUrl, Message, SessionBody, TokensBody, UserJson};
 use shop::platform::users;
 
-struct Accounts;
+struct AccountsApi;
 
-impl Handler for Accounts {
-    async fn handle(
-        route: Route,
-        req: IncomingRequest,
-        ctx: &mut Context,
-    ) -> Result<Reply, HttpError> {
+impl Handler for AccountsApi {
+    type Routes = Accounts;
+
+    async fn handle(route: Accounts, req: IncomingRequest, ctx: &mut Context) -> HttpResult {
         match route {
-            Route::Register => {
-                let address = edge::client::address(&req);
+            Accounts::Register => {
+                let address = edge::client::address(&req)?;
                 let input = Registration::from_json(&body::read_json(req).await?)?;
-                let admitted = rate_limit::take(attempt_buckets(
-                    ("register-address", "register_rate_limit"),
-                    ("register-email", "register_email_rate_limit"),
-                    address,
-                    &input.email,
-                )?)?;
-                let registered = users::register(&users::Registration {
+                limit_attempts(ctx, &SIGN_UP, address, &input.email)?;
+                users::register(&users::Registration {
                     full_name: input.full_name.as_str().to_string(),
                     email: input.email.as_str().to_string(),
                     password: input.password.expose().to_string(),
-                })
-                .map(|_| {
-                    let message = Message {
-                        message: "User registered successfully",
-                    };
-                    Reply::json(201, &message)
-                })
-                .map_err(HttpError::from);
-                Ok(admitted.around(ctx, registered))
+                })?;
+                let message = Message {
+                    message: "User registered successfully",
+                };
+                Ok(Reply::json(201, &message))
             }
-            Route::Login => {
-                let address = edge::client::address(&req);
+            Accounts::Login => {
+                let address = edge::client::address(&req)?;
                 let input = Credentials::from_json(&body::read_json(req).await?)?;
-                let admitted = rate_limit::take(attempt_buckets(
-                    ("login-address", "login_rate_limit"),
-                    ("login-email", "login_email_rate_limit"),
-                    address,
-                    &input.email,
-                )?)?;
-                let session = users::login(input.email.as_str(), input.password.expose())
-                    .map_err(HttpError::from);
-                if let Ok(s) = &session {
-                    ctx.user_id = Some(s.user.id);
-                }
-                let reply = session.map(|s| Reply::json(200, &SessionBody::from(s)));
-                Ok(admitted.around(ctx, reply))
+                limit_attempts(ctx, &SIGN_IN, address, &input.email)?;
+                let session = users::login(input.email.as_str(), input.password.expose())?;
+                ctx.user_id = Some(session.user.id);
+                Ok(Reply::json(200, &SessionBody::from(session)))
             }
-            Route::Refresh => {
+            Accounts::Refresh => {
                 let token = account::refresh_token_from_json(&body::read_json(req).await?)?;
                 let pair = users::refresh(&token)?;
                 Ok(Reply::json(200, &TokensBody::from(pair)))
             }
-            Route::Logout => {
+            Accounts::Logout => {
                 let token = account::refresh_token_from_json(&body::read_json(req).await?)?;
                 users::logout(&token)?;
                 Ok(Reply::no_content())
             }
-            Route::Me => {
+            Accounts::Me => {
                 let caller = auth::authenticate(&req, ctx)?;
                 let user = users::get_user(caller.user_id)?;
                 Ok(Reply::json(200, &UserJson::from(user)))
             }
-            Route::OAuthStart(provider) => {
+            Accounts::OAuthStart(provider) => {
                 let url = users::oauth_authorize_url(wit_provider(provider))?;
                 Ok(Reply::json(200, &AuthorizeUrl { url }))
             }
-            Route::OAuthCallback(provider) => match oauth_callback_query(&ctx.query)? {
+            Accounts::OAuthCallback(provider) => match oauth_callback_query(&ctx.query)? {
                 OAuthReturn::Code { code, state } => {
                     let session = users::oauth_callback(wit_provider(provider), &code, &state)?;
                     ctx.user_id = Some(session.user.id);
@@ -106,7 +81,6 @@ impl Handler for Accounts {
                 )
                 .into()),
             },
-            _ => Err(HttpError::NoRoute),
         }
     }
 }
@@ -124,32 +98,60 @@ fn oauth_callback_query(query: &str) -> Result<OAuthReturn, ServiceError> {
         .ok_or_else(|| ServiceError::invalid("the callback needs `code` and `state`"))
 }
 
-/// The brute-force buckets of a sign-in or sign-up: the client's address
-/// first (a refused address does not drain the email's bucket), then the
-/// email. `(policy, variable)` each; a variable set to `off` drops its bucket.
-fn attempt_buckets(
-    per_address: (&'static str, &str),
-    per_email: (&'static str, &str),
-    address: Option<String>,
-    email: &Email,
-) -> Result<Vec<Bucket>, ServiceError> {
-    let mut buckets = Vec::with_capacity(2);
-    if let Some(address) = address {
-        buckets.extend(rate_limit::configured(
-            per_address.0,
-            per_address.1,
-            &address,
-        )?);
-    }
-    buckets.extend(rate_limit::configured(
-        per_email.0,
-        per_email.1,
-        email.as_str(),
-    )?);
-    Ok(buckets)
+/// The brute-force limits of one kind of attempt: a bucket per client
+/// address and one per email, each `(policy, setting)`; a setting of `off`
+/// drops its bucket.
+struct AttemptLimits {
+    per_address: (&'static str, setting::Bucket),
+    per_email: (&'static str, setting::Bucket),
 }
 
-#[http_component]
-async fn handle(req: IncomingRequest) -> Response {
-    edge::serve::<Accounts>(req).await
+const SIGN_UP: AttemptLimits = AttemptLimits {
+    per_address: (
+        "register-address",
+        setting::Bucket {
+            name: "register_rate_limit",
+        },
+    ),
+    per_email: (
+        "register-email",
+        setting::Bucket {
+            name: "register_email_rate_limit",
+        },
+    ),
+};
+
+const SIGN_IN: AttemptLimits = AttemptLimits {
+    per_address: (
+        "login-address",
+        setting::Bucket {
+            name: "login_rate_limit",
+        },
+    ),
+    per_email: (
+        "login-email",
+        setting::Bucket {
+            name: "login_email_rate_limit",
+        },
+    ),
+};
+
+/// Takes the attempt's tokens: the client's address first (a refused
+/// address does not drain the email's bucket), then the email.
+fn limit_attempts(
+    ctx: &mut Context,
+    limits: &AttemptLimits,
+    address: Option<String>,
+    email: &Email,
+) -> Result<(), ServiceError> {
+    let mut buckets = Vec::with_capacity(2);
+    if let Some(address) = address {
+        let (policy, setting) = &limits.per_address;
+        buckets.extend(rate_limit::configured(policy, setting, &address)?);
+    }
+    let (policy, setting) = &limits.per_email;
+    buckets.extend(rate_limit::configured(policy, setting, email.as_str())?);
+    rate_limit::take(ctx, buckets)
 }
+
+edge::http_entry!(AccountsApi);

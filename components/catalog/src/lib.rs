@@ -1,23 +1,33 @@
 //! The catalog service as a library component: it exports
 //! `shop:platform/catalog` and is composed into `products-api` by Spin.
 
-mod cache_keys;
-mod cached;
 mod service;
 mod store;
 
-wit_bindgen::generate!({
-    world: "catalog-service",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("catalog-service");
 
+use component_support::catalog_cache::CachedProduct;
 use component_support::wit::types::{Client, Error, PageRequest};
 use exports::shop::platform::catalog::{Guest, Product, ProductInput, ProductPage};
 use platform_core::product::{NewProduct, ProductFields, ProductId};
 use platform_core::ServiceError;
 
 struct Catalog;
+
+/// A product row (or its cache entry, the same shape) as the WIT record.
+impl From<CachedProduct> for Product {
+    fn from(c: CachedProduct) -> Product {
+        Product {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            price: c.price,
+            stock: c.stock,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
 
 /// The service checks its own input: callers other than the HTTP edge exist.
 fn checked(input: ProductInput) -> Result<NewProduct, ServiceError> {

@@ -1,27 +1,26 @@
-//! Cache-aside around the store.
+//! Cache-aside around the store; the cache's keys, formats and scripts are
+//! `component_support::catalog_cache`'s.
 
 use component_support::cache::Cache;
-use component_support::config::var;
+use component_support::catalog_cache::{self, CachedProduct, Entry, TOMBSTONE, TTL_SECS};
+use component_support::config;
 use component_support::db::Db;
-use component_support::product_cache::{self, CachedProduct, Entry};
 use component_support::wit::types::{Client, PageInfo, PageRequest};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductId};
-use platform_core::rate_limit::{BucketConfig, Decision};
+use platform_core::rate_limit::Bucket;
+use platform_core::setting::{self, DATABASE_URL, REDIS_URL};
 use platform_core::ServiceError;
-use spin_sdk::redis::RedisResult;
 
-use crate::cache_keys::{self, TTL_SECS};
-use crate::cached;
 use crate::exports::shop::platform::catalog::{Product, ProductPage};
 use crate::store;
 
 fn db() -> Result<Db, ServiceError> {
-    Db::open(&var("database_url")?)
+    Db::open(&config::get(&DATABASE_URL)?)
 }
 
 fn cache() -> Result<Cache, ServiceError> {
-    Ok(Cache::new(var("redis_url")?))
+    Ok(Cache::new(config::get(&REDIS_URL)?))
 }
 
 fn not_found(id: ProductId) -> ServiceError {
@@ -31,94 +30,37 @@ fn not_found(id: ProductId) -> ServiceError {
 /// The list limit's name in the `RateLimit-Policy` field.
 const LIST_POLICY: &str = "product-list";
 
-/// What the list script found (or `None` fields when Redis is away).
-struct ListRead {
-    version: String,
-    entry: Option<Vec<u8>>,
-    total: Option<u64>,
-    count_version: String,
-}
+/// Anonymous list reads per client address (`capacity/refill` or `off`).
+const LIST_RATE_LIMIT: setting::Bucket = setting::Bucket {
+    name: "list_rate_limit",
+};
 
-/// Takes a token for `client` (if any) and reads the list's cache entries in
-/// one round trip. A refusal is the client's 429; Redis being away lets the
-/// request through uncached (the limiter must not take the catalog down).
-fn read_list(
-    cache: &mut Cache,
-    page: &Page,
-    client: Option<&Client>,
-) -> Result<ListRead, ServiceError> {
-    let limit = match client {
-        Some(_) => {
-            BucketConfig::parse_setting(&var("list_rate_limit")?).map_err(ServiceError::internal)?
-        }
-        None => None,
+/// The bucket a list read by `client` takes a token from: none without a
+/// client (a caller other than the HTTP edge) or with the limit `off`.
+///
+/// The one limit taken inside a service rather than by the edge
+/// (`edge::rate_limit`): the list script takes the token and reads the
+/// list's cache entries in the same `EVALSHA`, so the limit costs no Redis
+/// connection or command of its own (at the edge it would cost one of
+/// each, the limiter's connection being separate from the catalog's).
+fn list_bucket(client: Option<&Client>) -> Result<Option<Bucket>, ServiceError> {
+    let Some(client) = client else {
+        return Ok(None);
     };
-    let bucket = match (client, limit) {
-        (Some(c), Some(_)) => cache_keys::list_bucket(&c.address),
-        _ => String::new(),
-    };
-    let config = limit.unwrap_or(BucketConfig {
-        capacity: 1,
-        refill_per_sec: 1.0,
-    });
-    let [capacity, refill] = config.script_args();
-    let reply = cache.eval_values(
-        cached::LIST_READ_LUA,
-        &[
-            cache_keys::LIST_VERSION,
-            &bucket,
-            cache_keys::LIST_COUNT_VERSION,
-        ],
-        &[
-            capacity.as_bytes(),
-            refill.as_bytes(),
-            cache_keys::LIST_PREFIX.as_bytes(),
-            cache_keys::page_suffix(page.page, page.page_size).as_bytes(),
-            cache_keys::LIST_TOTAL_PREFIX.as_bytes(),
-        ],
-    );
-    let text = |v: &RedisResult| match v {
-        RedisResult::Binary(b) if !b.is_empty() => Some(b.clone()),
-        _ => None,
-    };
-    let version_text = |v: &RedisResult| {
-        text(v)
-            .and_then(|v| String::from_utf8(v).ok())
-            .unwrap_or_else(|| "0".to_string())
-    };
-    match reply.as_deref() {
-        Some([RedisResult::Int64(0), RedisResult::Int64(wait_ms)]) => {
-            let decision = Decision {
-                allowed: false,
-                remaining: 0,
-                wait_ms: *wait_ms,
-            };
-            Err(ServiceError::RateLimited(
-                decision.refusal(LIST_POLICY, config),
-            ))
-        }
-        Some([RedisResult::Int64(1), version, entry, total, count_version]) => Ok(ListRead {
-            version: version_text(version),
-            entry: text(entry),
-            total: text(total)
-                .and_then(|t| String::from_utf8(t).ok())
-                .and_then(|t| t.parse().ok()),
-            count_version: version_text(count_version),
-        }),
-        _ => Ok(ListRead {
-            version: "0".to_string(),
-            entry: None,
-            total: None,
-            count_version: "0".to_string(),
-        }),
-    }
+    let limit = config::get(&LIST_RATE_LIMIT)?;
+    Ok(limit.map(|config| Bucket {
+        policy: LIST_POLICY,
+        key: catalog_cache::list_bucket(&client.address),
+        config,
+    }))
 }
 
 pub fn list(req: PageRequest, client: Option<&Client>) -> Result<ProductPage, ServiceError> {
     let page = Page::new(req.page, req.page_size)?;
     let mut cache = cache()?;
-    let read = read_list(&mut cache, &page, client)?;
-    let (products, total) = match read.entry.and_then(|b| cached::read_page(&b)) {
+    let bucket = list_bucket(client)?;
+    let read = catalog_cache::read_list(&mut cache, &page, bucket.as_ref())?;
+    let (products, total) = match read.page {
         Some(hit) => hit,
         // Past the last page: empty, with no query and no cache entry.
         None if read.total.is_some_and(|t| page.offset() as u64 >= t) => {
@@ -127,20 +69,18 @@ pub fn list(req: PageRequest, client: Option<&Client>) -> Result<ProductPage, Se
         None => {
             let (rows, total) = store::list(&db()?, page.limit(), page.offset(), read.total)?;
             if !rows.is_empty() {
-                if let Some(bytes) = cached::page(&rows, total) {
-                    let key = cache_keys::list(&read.version, page.page, page.page_size);
-                    cache.fill(&key, &bytes, TTL_SECS);
+                if let Some(bytes) = catalog_cache::encode_page(&rows, total) {
+                    cache.fill(&read.page_key(&page), &bytes, TTL_SECS);
                 }
             }
             if read.total.is_none() {
-                let key = cache_keys::list_total(&read.count_version);
-                cache.fill(&key, total.to_string().as_bytes(), TTL_SECS);
+                cache.fill(&read.total_key(), total.to_string().as_bytes(), TTL_SECS);
             }
-            (rows.into_iter().map(|s| s.product).collect(), total)
+            (rows, total)
         }
     };
     Ok(ProductPage {
-        products,
+        products: products.into_iter().map(Product::from).collect(),
         info: PageInfo {
             total,
             page: page.page,
@@ -151,42 +91,47 @@ pub fn list(req: PageRequest, client: Option<&Client>) -> Result<ProductPage, Se
 
 pub fn get(id: ProductId) -> Result<Product, ServiceError> {
     let mut cache = cache()?;
-    let key = cache_keys::product(id);
+    let key = catalog_cache::product_key(id.get());
     match cache.get(&key) {
-        Some(bytes) if bytes == cache_keys::TOMBSTONE => return Err(not_found(id)),
+        Some(bytes) if bytes == TOMBSTONE => return Err(not_found(id)),
         Some(bytes) => {
-            if let Some(p) = cached::read_product(&bytes) {
-                return Ok(p);
+            if let Some(p) = CachedProduct::decode(&bytes) {
+                return Ok(p.into());
             }
         }
         None => {}
     }
     let stored = store::get(&db()?, id)?.ok_or_else(|| not_found(id))?;
-    if let Some(bytes) = cached::product(&stored) {
+    if let Some(bytes) = stored.encode() {
         cache.fill(&key, &bytes, TTL_SECS);
     }
-    Ok(stored.product)
+    Ok(stored.into())
 }
 
 /// What a create or delete bumps: the pages and the count.
-const LISTED_PRODUCTS_CHANGED: &[&str] =
-    &[cache_keys::LIST_VERSION, cache_keys::LIST_COUNT_VERSION];
+const LISTED_PRODUCTS_CHANGED: &[&str] = &[
+    catalog_cache::LIST_VERSION,
+    catalog_cache::LIST_COUNT_VERSION,
+];
 
 pub fn create(input: &NewProduct) -> Result<Product, ServiceError> {
     let stored = store::insert(&db()?, input)?;
     // A new product changes every page and the count, but no product key.
-    product_cache::write_through(&mut cache()?, LISTED_PRODUCTS_CHANGED, &[], None);
-    Ok(stored.product)
+    catalog_cache::write_through(&mut cache()?, LISTED_PRODUCTS_CHANGED, &[], None);
+    Ok(stored.into())
 }
 
 pub fn update(id: ProductId, input: &NewProduct) -> Result<Product, ServiceError> {
     let stored = store::update(&db()?, id, input)?.ok_or_else(|| not_found(id))?;
     // The entry newer-wins and the list version, in one round trip.
-    let entries: Vec<Entry> = Entry::product(&CachedProduct::from(&stored))
-        .into_iter()
-        .collect();
-    product_cache::write_through(&mut cache()?, &[cache_keys::LIST_VERSION], &entries, None);
-    Ok(stored.product)
+    let entries: Vec<Entry> = Entry::product(&stored).into_iter().collect();
+    catalog_cache::write_through(
+        &mut cache()?,
+        &[catalog_cache::LIST_VERSION],
+        &entries,
+        None,
+    );
+    Ok(stored.into())
 }
 
 pub fn delete(id: ProductId) -> Result<(), ServiceError> {
@@ -194,7 +139,7 @@ pub fn delete(id: ProductId) -> Result<(), ServiceError> {
         return Err(not_found(id));
     }
     let mut cache = cache()?;
-    cache.put(&cache_keys::product(id), cache_keys::TOMBSTONE, TTL_SECS);
-    product_cache::write_through(&mut cache, LISTED_PRODUCTS_CHANGED, &[], None);
+    cache.put(&catalog_cache::product_key(id.get()), TOMBSTONE, TTL_SECS);
+    catalog_cache::write_through(&mut cache, LISTED_PRODUCTS_CHANGED, &[], None);
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `/health` (liveness) and `/health/ready` (Postgres and Redis answer).
 
-use component_support::config::var;
-use edge::{HttpError, Reply};
+use component_support::config;
+use edge::{HttpResult, Reply};
+use platform_core::setting::{DATABASE_URL, REDIS_URL};
 use platform_core::ServiceError;
 use spin_sdk::{pg4, redis};
 
@@ -11,15 +12,15 @@ pub fn live() -> Reply {
 
 // The SDK's Postgres error is large; it is only checked here, never kept.
 #[allow(clippy::result_large_err)]
-pub fn ready() -> Result<Reply, HttpError> {
+pub fn ready() -> HttpResult {
     let unavailable = |what: &str| ServiceError::unavailable(format!("{what} is unavailable"));
-    let pg_ok = pg4::Connection::open(&var("database_url")?)
+    let pg_ok = pg4::Connection::open(&config::get(&DATABASE_URL)?)
         .and_then(|c| c.query("SELECT 1", &[]))
         .is_ok();
     if !pg_ok {
         return Err(unavailable("postgres").into());
     }
-    let redis_ok = redis::Connection::open(&var("redis_url")?)
+    let redis_ok = redis::Connection::open(&config::get(&REDIS_URL)?)
         .and_then(|c| c.execute("PING", &[]))
         .is_ok();
     if !redis_ok {

@@ -3,31 +3,24 @@
 
 mod health;
 
-use edge::{Context, Handler, HttpError, Reply};
-use platform_core::route::Route;
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
+use edge::route::Operations;
+use edge::{Context, Handler, HttpResult, Reply};
+use spin_sdk::http::IncomingRequest;
 
 const OPENAPI: &str = include_str!("../../../openapi/openapi.json");
 
-struct Operations;
+struct Gateway;
 
-impl Handler for Operations {
-    async fn handle(
-        route: Route,
-        _req: IncomingRequest,
-        _ctx: &mut Context,
-    ) -> Result<Reply, HttpError> {
+impl Handler for Gateway {
+    type Routes = Operations;
+
+    async fn handle(route: Operations, _req: IncomingRequest, _ctx: &mut Context) -> HttpResult {
         match route {
-            Route::Health => Ok(health::live()),
-            Route::Ready => health::ready(),
-            Route::OpenApi => Ok(Reply::raw_json(200, OPENAPI)),
-            _ => Err(HttpError::NoRoute),
+            Operations::Health => Ok(health::live()),
+            Operations::Ready => health::ready(),
+            Operations::OpenApi => Ok(Reply::raw_json(200, OPENAPI)),
         }
     }
 }
 
-#[http_component]
-async fn handle(req: IncomingRequest) -> Response {
-    edge::serve::<Operations>(req).await
-}
+edge::http_entry!(Gateway);

@@ -2,11 +2,7 @@
 //! (exactly once: the payments service dedups on the event id and
 //! acknowledges the outbox row in the same statement).
 
-wit_bindgen::generate!({
-    world: "order-created-worker",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("order-created-worker");
 
 use platform_core::event::{EventKind, ORDER_CREATED};
 use spin_sdk::redis_component;

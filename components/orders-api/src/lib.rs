@@ -3,44 +3,38 @@
 
 mod bodies;
 
-wit_bindgen::generate!({
-    world: "orders-api",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("orders-api");
 
 use component_support::wit::types::PageRequest;
 use edge::context::header;
-use edge::{auth, body, rate_limit, Context, Handler, HttpError, Reply};
+use edge::route::Orders;
+use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::order::{IdempotencyKey, OrderRequest};
 use platform_core::page::Page;
-use platform_core::route::Route;
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
+use spin_sdk::http::IncomingRequest;
 
 use bodies::{OrderBody, OrderList};
 use shop::platform::orders;
 
-struct Orders;
+struct OrdersApi;
 
-impl Handler for Orders {
-    async fn handle(
-        route: Route,
-        req: IncomingRequest,
-        ctx: &mut Context,
-    ) -> Result<Reply, HttpError> {
+impl Handler for OrdersApi {
+    type Routes = Orders;
+
+    async fn handle(route: Orders, req: IncomingRequest, ctx: &mut Context) -> HttpResult {
         match route {
-            Route::CreateOrder => {
+            Orders::Create => {
                 let user = auth::authenticate(&req, ctx)?;
                 let key = header(&req, "idempotency-key")
                     .map(|k| IdempotencyKey::parse(&k))
                     .transpose()?;
-                let admitted =
-                    rate_limit::take(vec![rate_limit::per_user("order-write", user.user_id)?])?;
-                let result = create(req, user.user_id, key).await;
-                Ok(admitted.around(ctx, result))
+                rate_limit::take(
+                    ctx,
+                    vec![rate_limit::per_user("order-write", user.user_id)?],
+                )?;
+                create(req, user.user_id, key).await
             }
-            Route::ListOrders => {
+            Orders::List => {
                 let user = auth::authenticate(&req, ctx)?;
                 let page = Page::from_query(&ctx.query)?;
                 let result = orders::list_orders(
@@ -52,21 +46,16 @@ impl Handler for Orders {
                 )?;
                 Ok(Reply::json(200, &OrderList::from(result)))
             }
-            Route::GetOrder(id) => {
+            Orders::Get(id) => {
                 let user = auth::authenticate(&req, ctx)?;
                 let order = orders::get_order(user.user_id, id.get())?;
                 Ok(Reply::json(200, &OrderBody::from(order)))
             }
-            _ => Err(HttpError::NoRoute),
         }
     }
 }
 
-async fn create(
-    req: IncomingRequest,
-    user_id: i64,
-    key: Option<IdempotencyKey>,
-) -> Result<Reply, HttpError> {
+async fn create(req: IncomingRequest, user_id: i64, key: Option<IdempotencyKey>) -> HttpResult {
     // Checked at the edge for a precise 400; the service checks again.
     let request = OrderRequest::from_json(&body::read_json(req).await?)?;
     let items: Vec<orders::ItemRequest> = request
@@ -81,7 +70,4 @@ async fn create(
     Ok(Reply::json(201, &OrderBody::from(order)))
 }
 
-#[http_component]
-async fn handle(req: IncomingRequest) -> Response {
-    edge::serve::<Orders>(req).await
-}
+edge::http_entry!(OrdersApi);

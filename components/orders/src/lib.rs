@@ -6,11 +6,7 @@ mod cached;
 mod service;
 mod store;
 
-wit_bindgen::generate!({
-    world: "orders-service",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("orders-service");
 
 use component_support::wit::types::{Error, Event, PageRequest};
 use exports::shop::platform::orders::{Guest, ItemRequest, Order, OrderPage};

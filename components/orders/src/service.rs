@@ -2,26 +2,27 @@
 //! cache (and the saga) afterwards.
 
 use component_support::cache::Cache;
-use component_support::config::var;
+use component_support::catalog_cache::{self, CachedProduct, Entry};
+use component_support::config;
 use component_support::db::Db;
-use component_support::product_cache::{self, Entry};
 use component_support::wit::types::{Event, PageInfo, PageRequest};
 use platform_core::event::{self, Event as SagaEvent};
 use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
 use platform_core::page::Page;
+use platform_core::setting::{DATABASE_URL, REDIS_URL};
 use platform_core::ServiceError;
 use spin_sdk::redis::RedisResult;
 
 use crate::cached::{self, LIST_TTL_SECS, ORDER_TTL_SECS};
 use crate::exports::shop::platform::orders::{Order, OrderPage};
-use crate::store::{self, Created, Stored};
+use crate::store::{self, Consumed, Created, Stored};
 
 fn db() -> Result<Db, ServiceError> {
-    Db::open(&var("database_url")?)
+    Db::open(&config::get(&DATABASE_URL)?)
 }
 
 fn cache() -> Result<Cache, ServiceError> {
-    Ok(Cache::new(var("redis_url")?))
+    Ok(Cache::new(config::get(&REDIS_URL)?))
 }
 
 fn not_found(id: OrderId) -> ServiceError {
@@ -44,9 +45,9 @@ pub fn create(
             // the event goes out — all in one round trip.
             let entries: Vec<Entry> = products.iter().filter_map(Entry::product).collect();
             let list_key = cached::list_version_key(user_id);
-            let done = product_cache::write_through(
+            let done = catalog_cache::write_through(
                 &mut cache()?,
-                &[product_cache::LIST_VERSION, &list_key],
+                &[catalog_cache::LIST_VERSION, &list_key],
                 &entries,
                 Some((event::ORDER_CREATED, &event)),
             );
@@ -141,34 +142,39 @@ pub fn apply_payment_event(event: &Event) -> Result<(), ServiceError> {
     let db = db()?;
     let consumed =
         store::consume_payment_updated(&db, &parsed.event_id, parsed.order_id, status.as_str())?;
-    let changed = matches!(consumed.outcome.as_str(), "released" | "updated");
-    if let (true, Some(user_id)) = (changed, consumed.user_id) {
-        // The order's new entry newer-wins (a slow reader's older row cannot
-        // replace it), the user's lists retired, released stock written.
-        let mut entries: Vec<Entry> = consumed
-            .released
-            .iter()
-            .filter_map(Entry::product)
-            .collect();
-        if let Some(stored) = store::get(&db, user_id, parsed.order_id)? {
-            entries.extend(order_entry(user_id, &stored));
+    let (user_id, released): (i64, &[CachedProduct]) = match &consumed {
+        Consumed::Released { user_id, products } => (*user_id, products),
+        Consumed::Updated { user_id } => (*user_id, &[]),
+        Consumed::Unchanged | Consumed::Duplicate | Consumed::Ignored => {
+            log_applied(&parsed, &consumed, 0);
+            return Ok(());
         }
-        let list_key = cached::list_version_key(user_id);
-        let mut bump = vec![list_key.as_str()];
-        if !consumed.released.is_empty() {
-            bump.push(product_cache::LIST_VERSION);
-        }
-        product_cache::write_through(&mut cache()?, &bump, &entries, None);
+    };
+    // The order's new entry newer-wins (a slow reader's older row cannot
+    // replace it), the user's lists retired, released stock written.
+    let mut entries: Vec<Entry> = released.iter().filter_map(Entry::product).collect();
+    if let Some(stored) = store::get(&db, user_id, parsed.order_id)? {
+        entries.extend(order_entry(user_id, &stored));
     }
+    let list_key = cached::list_version_key(user_id);
+    let mut bump = vec![list_key.as_str()];
+    if !released.is_empty() {
+        bump.push(catalog_cache::LIST_VERSION);
+    }
+    catalog_cache::write_through(&mut cache()?, &bump, &entries, None);
+    log_applied(&parsed, &consumed, released.len());
+    Ok(())
+}
+
+fn log_applied(parsed: &SagaEvent, consumed: &Consumed, released_products: usize) {
     component_support::log::line(&Applied {
         level: "info",
         msg: "payment.updated applied",
         event_id: &parsed.event_id,
         order_id: parsed.order_id.get(),
-        outcome: &consumed.outcome,
-        released_products: consumed.released.len(),
+        outcome: consumed.as_str(),
+        released_products,
     });
-    Ok(())
 }
 
 fn order_entry(user_id: i64, stored: &Stored) -> Option<Entry> {

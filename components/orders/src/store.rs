@@ -1,12 +1,12 @@
 //! The orders' SQL: every change is one call of a function of migration V9.
 
+use component_support::catalog_cache::CachedProduct;
 use component_support::db::{self, Db, Row};
-use component_support::product_cache::{CachedProduct, VERSION as PRODUCT_VERSION};
 use component_support::wit::types::OrderStatus;
 use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
 use platform_core::ServiceError;
 use serde::Deserialize;
-use spin_sdk::pg4::{DbValue, ParameterValue};
+use spin_sdk::pg4::ParameterValue;
 
 use crate::exports::shop::platform::orders::{Order, OrderItem};
 
@@ -85,7 +85,7 @@ pub fn list(
     offset: i64,
 ) -> Result<(Vec<Stored>, u64), ServiceError> {
     let sql = format!(
-        "SELECT {COLUMNS}, count(*) OVER () FROM orders o WHERE o.user_id = $1 \
+        "SELECT {COLUMNS}, count(*) OVER () AS total FROM orders o WHERE o.user_id = $1 \
          ORDER BY o.created_at DESC, o.id DESC LIMIT $2 OFFSET $3"
     );
     let rs = db.query(
@@ -101,22 +101,9 @@ pub fn list(
         .iter()
         .map(|r| Stored::try_from(&r[..]))
         .collect::<Result<Vec<_>, _>>()?;
-    let total = match rs.rows.first() {
-        Some(row) => db::int64(row, 8)?,
-        None if offset > 0 => {
-            let rs = db.query(
-                "SELECT count(*) FROM orders WHERE user_id = $1",
-                &[ParameterValue::Int64(user_id)],
-            )?;
-            rs.rows
-                .first()
-                .map(|r| db::int64(r, 0))
-                .transpose()?
-                .unwrap_or(0)
-        }
-        None => 0,
-    };
-    Ok((orders, u64::try_from(total).unwrap_or(0)))
+    let count = "SELECT count(*) FROM orders WHERE user_id = $1";
+    let total = db::page_total(db, &rs, offset, count, &[ParameterValue::Int64(user_id)])?;
+    Ok((orders, total))
 }
 
 /// What `create_order` did.
@@ -186,11 +173,7 @@ pub fn create(
         "created" => {
             let event = db::text(first, 5)?;
             let order = order_from_event(&event)?;
-            let products = rs
-                .rows
-                .iter()
-                .map(|r| product_row(&r[..], 2, 6))
-                .collect::<Result<Vec<_>, _>>()?;
+            let products = CachedProduct::from_rows(&rs)?;
             Ok(Created::New {
                 order,
                 event,
@@ -236,28 +219,33 @@ fn order_from_event(event: &str) -> Result<Order, ServiceError> {
     })
 }
 
-/// A product row returned by a function of V9: id, stock, version from
-/// column `at`; name, description, price, created_at, updated_at from `rest`.
-fn product_row(row: &Row, at: usize, rest: usize) -> Result<CachedProduct, ServiceError> {
-    Ok(CachedProduct {
-        v: PRODUCT_VERSION,
-        id: db::int64(row, at)?,
-        stock: db::int32(row, at + 1)?,
-        version: db::int64(row, at + 2)?,
-        name: db::text(row, rest)?,
-        description: db::text(row, rest + 1)?,
-        price: db::int64(row, rest + 2)?,
-        created_at: db::timestamp(row, rest + 3)?,
-        updated_at: db::timestamp(row, rest + 4)?,
-    })
+/// What the `payment.updated` consumer did.
+pub enum Consumed {
+    /// The order failed or expired and its reserved stock came back.
+    Released {
+        user_id: i64,
+        products: Vec<CachedProduct>,
+    },
+    /// The order moved to its payment's status.
+    Updated { user_id: i64 },
+    /// The order was already final (it moves forward only).
+    Unchanged,
+    /// This event was consumed before.
+    Duplicate,
+    /// A payment status that does not move an order.
+    Ignored,
 }
 
-/// What the `payment.updated` consumer did.
-pub struct Consumed {
-    pub outcome: String,
-    pub user_id: Option<i64>,
-    /// Products whose reserved stock came back.
-    pub released: Vec<CachedProduct>,
+impl Consumed {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Consumed::Released { .. } => "released",
+            Consumed::Updated { .. } => "updated",
+            Consumed::Unchanged => "unchanged",
+            Consumed::Duplicate => "duplicate",
+            Consumed::Ignored => "ignored",
+        }
+    }
 }
 
 pub fn consume_payment_updated(
@@ -279,22 +267,19 @@ pub fn consume_payment_updated(
         .rows
         .first()
         .ok_or_else(|| ServiceError::internal("consume_payment_updated returned no row"))?;
-    let outcome = db::text(first, 0)?;
-    let user_id = match first.get(1) {
-        Some(DbValue::DbNull) | None => None,
-        _ => Some(db::int64(first, 1)?),
-    };
-    let released = if outcome == "released" {
-        rs.rows
-            .iter()
-            .map(|r| product_row(&r[..], 2, 5))
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        Vec::new()
-    };
-    Ok(Consumed {
-        outcome,
-        user_id,
-        released,
-    })
+    match db::text(first, 0)?.as_str() {
+        "released" => Ok(Consumed::Released {
+            user_id: db::int64(first, 1)?,
+            products: CachedProduct::from_rows(&rs)?,
+        }),
+        "updated" => Ok(Consumed::Updated {
+            user_id: db::int64(first, 1)?,
+        }),
+        "unchanged" => Ok(Consumed::Unchanged),
+        "duplicate" => Ok(Consumed::Duplicate),
+        "ignored" => Ok(Consumed::Ignored),
+        other => Err(ServiceError::internal(format!(
+            "consume_payment_updated outcome {other}"
+        ))),
+    }
 }

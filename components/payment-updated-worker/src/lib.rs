@@ -3,11 +3,7 @@
 //! (the orders service dedups on the event id and acknowledges the outbox
 //! row in the same statement).
 
-wit_bindgen::generate!({
-    world: "payment-updated-worker",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("payment-updated-worker");
 
 use platform_core::event::{EventKind, PAYMENT_UPDATED};
 use spin_sdk::redis_component;

@@ -4,55 +4,48 @@
 
 mod bodies;
 
-wit_bindgen::generate!({
-    world: "payments-api",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("payments-api");
 
-use edge::{auth, body, rate_limit, Context, Handler, HttpError, Reply};
+use edge::route::Payments;
+use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::payment::InitiateRequest;
-use platform_core::route::Route;
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
+use spin_sdk::http::IncomingRequest;
 
 use bodies::{InitiatedBody, NotificationBody, PaymentBody};
 use shop::platform::payments;
 
-struct Payments;
+struct PaymentsApi;
 
-impl Handler for Payments {
-    async fn handle(
-        route: Route,
-        req: IncomingRequest,
-        ctx: &mut Context,
-    ) -> Result<Reply, HttpError> {
+impl Handler for PaymentsApi {
+    type Routes = Payments;
+
+    async fn handle(route: Payments, req: IncomingRequest, ctx: &mut Context) -> HttpResult {
         match route {
-            Route::GetPayment(order) => {
+            Payments::Get(order) => {
                 let user = auth::authenticate(&req, ctx)?;
                 let payment = payments::get_payment_for_order(user.user_id, order.get())?;
                 Ok(Reply::json(200, &PaymentBody::from(payment)))
             }
-            Route::InitiatePayment => {
+            Payments::Initiate => {
                 let user = auth::authenticate(&req, ctx)?;
                 // Each initiate may call Midtrans: limited like other writes.
-                let admitted =
-                    rate_limit::take(vec![rate_limit::per_user("payment-write", user.user_id)?])?;
-                let result = initiate(req, user.user_id).await;
-                Ok(admitted.around(ctx, result))
+                rate_limit::take(
+                    ctx,
+                    vec![rate_limit::per_user("payment-write", user.user_id)?],
+                )?;
+                initiate(req, user.user_id).await
             }
-            Route::PaymentWebhook => {
+            Payments::Webhook => {
                 // Authenticated by its signature, inside the service.
                 let body = body::read_json(req).await?;
                 let outcome = payments::handle_notification(&body)?;
                 Ok(Reply::json(200, &NotificationBody::from(outcome)))
             }
-            _ => Err(HttpError::NoRoute),
         }
     }
 }
 
-async fn initiate(req: IncomingRequest, user_id: i64) -> Result<Reply, HttpError> {
+async fn initiate(req: IncomingRequest, user_id: i64) -> HttpResult {
     let checked = InitiateRequest::from_json(&body::read_json(req).await?)?;
     let initiated = payments::initiate_payment(
         user_id,
@@ -65,7 +58,4 @@ async fn initiate(req: IncomingRequest, user_id: i64) -> Result<Reply, HttpError
     Ok(Reply::json(200, &InitiatedBody::from(initiated)))
 }
 
-#[http_component]
-async fn handle(req: IncomingRequest) -> Response {
-    edge::serve::<Payments>(req).await
-}
+edge::http_entry!(PaymentsApi);

@@ -3,14 +3,12 @@
 //! and Midtrans's webhook) and `order-created-worker` (the saga) by Spin.
 
 mod midtrans;
+mod notification;
 mod service;
+mod settings;
 mod store;
 
-wit_bindgen::generate!({
-    world: "payments-service",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("payments-service");
 
 use component_support::wit::types::{Error, Event};
 use exports::shop::platform::payments::{
@@ -36,7 +34,7 @@ impl Guest for Payments {
     }
 
     fn handle_notification(body: Vec<u8>) -> Result<NotificationOutcome, Error> {
-        Ok(service::handle_notification(&body)?)
+        Ok(notification::handle(&body)?)
     }
 
     fn create_pending_payment(event: Event) -> Result<(), Error> {

@@ -3,9 +3,12 @@
 //! tests, Midtrans's sandbox or production otherwise); the server key is
 //! sent as Basic auth and never logged.
 
-use platform_core::payment::{basic_auth, MidtransErrors, SnapCreated, TransactionStatus};
+use platform_core::midtrans::{
+    basic_auth, Callbacks, CreateTransaction, CustomerDetails, Expiry, ItemDetails, MidtransErrors,
+    SnapCreated, TransactionDetails, TransactionStatus,
+};
+use platform_core::payment::PAYMENT_WINDOW_HOURS;
 use platform_core::ServiceError;
-use serde_json::{json, Value};
 use spin_sdk::http::{Method, Request, Response};
 
 /// One line of the Snap transaction.
@@ -73,50 +76,45 @@ fn refused(status: u16, body: &[u8]) -> ServiceError {
     ServiceError::BadGateway("The payment provider refused the request".to_string())
 }
 
+/// Snap's create-transaction body for an order, expiring with the
+/// payment window.
+fn snap_body(req: &SnapRequest) -> CreateTransaction {
+    let items = req.items.iter().map(|i| {
+        ItemDetails::new(
+            i.product_id.to_string(),
+            &i.name,
+            i.price,
+            i64::from(i.quantity),
+        )
+    });
+    CreateTransaction {
+        callbacks: req.finish_url.clone().map(|finish| Callbacks {
+            finish: Some(finish),
+        }),
+        customer_details: Some(CustomerDetails {
+            email: Some(req.customer_email.to_string()),
+            first_name: Some(req.customer_name.to_string()),
+            last_name: None,
+        }),
+        expiry: Some(Expiry::hours(PAYMENT_WINDOW_HOURS)),
+        item_details: Some(items.collect()),
+        transaction_details: TransactionDetails {
+            gross_amount: req.gross_amount,
+            order_id: req.gateway_order_id.to_string(),
+        },
+    }
+}
+
 /// `POST {snap}/snap/v1/transactions` with a 24-hour expiry.
 pub fn create_transaction(
     snap_base: &str,
     server_key: &str,
     req: &SnapRequest,
 ) -> Result<SnapOutcome, ServiceError> {
-    let items: Vec<Value> = req
-        .items
-        .iter()
-        .map(|i| {
-            json!({
-                "id": i.product_id.to_string(),
-                "price": i.price,
-                "quantity": i.quantity,
-                // Midtrans takes at most 50 characters.
-                "name": i.name.chars().take(50).collect::<String>(),
-            })
-        })
-        .collect();
-    let mut body = json!({
-        "transaction_details": {
-            "order_id": req.gateway_order_id,
-            "gross_amount": req.gross_amount,
-        },
-        "item_details": items,
-        "customer_details": {
-            "first_name": req.customer_name,
-            "email": req.customer_email,
-        },
-        "expiry": {
-            "unit": "hours",
-            "duration": platform_core::payment::PAYMENT_WINDOW_HOURS,
-        },
-    });
-    if let Some(finish) = &req.finish_url {
-        body["callbacks"] = json!({ "finish": finish });
-    }
+    let body = serde_json::to_vec(&snap_body(req))
+        .map_err(|e| ServiceError::internal(format!("Snap request: {e}")))?;
     let url = format!("{}/snap/v1/transactions", snap_base.trim_end_matches('/'));
-    let (status, bytes) = call(
-        Method::Post,
-        &url,
-        server_key,
-        Some(body.to_string().into_bytes()),
-    )?;
+    let (status, bytes) = call(Method::Post, &url, server_key, Some(body))?;
     match status {
         200 | 201 => serde_json::from_slice::<SnapCreated>(&bytes)
             .map(SnapOutcome::Created)

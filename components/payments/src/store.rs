@@ -54,31 +54,33 @@ pub fn for_order(db: &Db, user_id: i64, order: OrderId) -> Result<Option<Payment
     rs.rows.first().map(|r| payment(&r[..])).transpose()
 }
 
-/// `open_payment_attempt`'s answer.
-pub struct Opened {
-    pub outcome: String,
-    pub payment_id: Option<i64>,
-    pub attempt_id: Option<i64>,
-    pub gateway_order_id: Option<String>,
-    pub snap_token: Option<String>,
-    pub redirect_url: Option<String>,
-    pub amount: Option<i64>,
-    pub expires_at: Option<String>,
-    pub status: Option<String>,
+/// An attempt Snap has not given a token for yet: ask for one.
+pub struct Unpaid {
+    pub payment_id: i64,
+    pub attempt_id: i64,
+    pub gateway_order_id: String,
+    pub amount: i64,
+    pub expires_at: String,
 }
 
-fn opt_int(row: &Row, i: usize) -> Result<Option<i64>, ServiceError> {
-    match row.get(i) {
-        Some(spin_sdk::pg4::DbValue::DbNull) => Ok(None),
-        _ => db::int64(row, i).map(Some),
-    }
+/// An attempt whose Snap token is still valid: answer it again.
+pub struct Tokened {
+    pub payment_id: i64,
+    pub snap_token: String,
+    pub redirect_url: String,
+    pub expires_at: String,
 }
 
-fn opt_timestamp(row: &Row, i: usize) -> Result<Option<String>, ServiceError> {
-    match row.get(i) {
-        Some(spin_sdk::pg4::DbValue::DbNull) => Ok(None),
-        _ => db::timestamp(row, i).map(Some),
-    }
+/// What `open_payment_attempt` decided.
+pub enum Opened {
+    /// Unknown, or another user's order.
+    NotFound,
+    /// The order or its payment is no longer pending (`status` says which).
+    NotPayable {
+        status: Option<String>,
+    },
+    Reuse(Tokened),
+    Call(Unpaid),
 }
 
 pub fn open_attempt(db: &Db, user_id: i64, order: OrderId) -> Result<Opened, ServiceError> {
@@ -94,17 +96,28 @@ pub fn open_attempt(db: &Db, user_id: i64, order: OrderId) -> Result<Opened, Ser
         .rows
         .first()
         .ok_or_else(|| ServiceError::internal("open_payment_attempt returned no row"))?;
-    Ok(Opened {
-        outcome: db::text(row, 0)?,
-        payment_id: opt_int(row, 1)?,
-        attempt_id: opt_int(row, 2)?,
-        gateway_order_id: db::opt_text(row, 3)?,
-        snap_token: db::opt_text(row, 4)?,
-        redirect_url: db::opt_text(row, 5)?,
-        amount: opt_int(row, 6)?,
-        expires_at: opt_timestamp(row, 7)?,
-        status: db::opt_text(row, 8)?,
-    })
+    match db::text(row, 0)?.as_str() {
+        "not_found" => Ok(Opened::NotFound),
+        "not_payable" => Ok(Opened::NotPayable {
+            status: db::opt_text(row, 8)?,
+        }),
+        "reuse" => Ok(Opened::Reuse(Tokened {
+            payment_id: db::int64(row, 1)?,
+            snap_token: db::text(row, 4)?,
+            redirect_url: db::text(row, 5)?,
+            expires_at: db::timestamp(row, 7)?,
+        })),
+        "call" => Ok(Opened::Call(Unpaid {
+            payment_id: db::int64(row, 1)?,
+            attempt_id: db::int64(row, 2)?,
+            gateway_order_id: db::text(row, 3)?,
+            amount: db::int64(row, 6)?,
+            expires_at: db::timestamp(row, 7)?,
+        })),
+        other => Err(ServiceError::internal(format!(
+            "open_payment_attempt outcome {other}"
+        ))),
+    }
 }
 
 /// The order's lines with their product names, for Snap's item details.
@@ -173,12 +186,36 @@ pub fn amount_of(db: &Db, gateway_order_id: &str) -> Result<Option<i64>, Service
 /// are ~1-2 KB, and a forger must not fill the disk at 1 MiB a request.
 const UNVERIFIED_BODY_KEPT: usize = 16 * 1024;
 
+/// Why a notification was not acted on (`payment_notifications.verdict`;
+/// `apply_payment_notification` writes the verdicts of the ones it acts on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Malformed,
+    BadSignature,
+    UnknownOrder,
+    AmountMismatch,
+    /// The status API does not confirm it, or confirms a status we do not act on.
+    Unconfirmed,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Malformed => "malformed",
+            Verdict::BadSignature => "bad_signature",
+            Verdict::UnknownOrder => "unknown_order",
+            Verdict::AmountMismatch => "amount_mismatch",
+            Verdict::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
 /// A notification that was not acted on, kept with its verdict.
 pub fn audit(
     db: &Db,
     gateway_order_id: Option<&str>,
     raw: &[u8],
-    verdict: &str,
+    verdict: Verdict,
 ) -> Result<(), ServiceError> {
     db.execute(
         "INSERT INTO payment_notifications (gateway_order_id, payment_id, raw_body, verdict) \
@@ -189,7 +226,7 @@ pub fn audit(
                 ParameterValue::Str(g.to_string())
             }),
             ParameterValue::Binary(raw[..raw.len().min(UNVERIFIED_BODY_KEPT)].to_vec()),
-            ParameterValue::Str(verdict.to_string()),
+            ParameterValue::Str(verdict.as_str().to_string()),
         ],
     )?;
     Ok(())
@@ -207,8 +244,18 @@ pub struct Confirmed<'a> {
     pub va_number: Option<&'a str>,
 }
 
-/// Returns the outcome and, when applied, the `payment.updated` payload.
-pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<(String, Option<String>), ServiceError> {
+/// What `apply_payment_notification` did.
+pub enum Effect {
+    /// The payment moved; `event` is the `payment.updated` payload to publish.
+    Moved {
+        event: String,
+    },
+    /// The payment is already at or past this status.
+    AlreadyApplied,
+    UnknownOrder,
+}
+
+pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<Effect, ServiceError> {
     let opt = |v: Option<&str>| {
         v.map_or(ParameterValue::DbNull, |s| {
             ParameterValue::Str(s.to_string())
@@ -232,7 +279,39 @@ pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<(String, Option<Strin
         .rows
         .first()
         .ok_or_else(|| ServiceError::internal("apply_payment_notification returned no row"))?;
-    Ok((db::text(row, 0)?, db::opt_text(row, 1)?))
+    match db::text(row, 0)?.as_str() {
+        "applied" => Ok(Effect::Moved {
+            event: db::text(row, 1)?,
+        }),
+        "already_applied" => Ok(Effect::AlreadyApplied),
+        "unknown_order" => Ok(Effect::UnknownOrder),
+        other => Err(ServiceError::internal(format!(
+            "apply_payment_notification outcome {other}"
+        ))),
+    }
+}
+
+/// What the saga's `order.created` step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PendingPayment {
+    Created,
+    /// The order already had its payment (an initiate came first).
+    Existed,
+    /// This event was consumed before.
+    Duplicate,
+    /// The order is no longer pending.
+    NotPayable,
+}
+
+impl PendingPayment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PendingPayment::Created => "created",
+            PendingPayment::Existed => "existed",
+            PendingPayment::Duplicate => "duplicate",
+            PendingPayment::NotPayable => "not_payable",
+        }
+    }
 }
 
 /// The saga's `order.created` step, acknowledged with its effect.
@@ -240,7 +319,7 @@ pub fn consume_order_created(
     db: &Db,
     event_id: &str,
     order: OrderId,
-) -> Result<String, ServiceError> {
+) -> Result<PendingPayment, ServiceError> {
     let rs = db.query(
         "SELECT consume_order_created($1::text::uuid, $2)",
         &[
@@ -252,5 +331,13 @@ pub fn consume_order_created(
         .rows
         .first()
         .ok_or_else(|| ServiceError::internal("consume_order_created returned no row"))?;
-    db::text(row, 0)
+    match db::text(row, 0)?.as_str() {
+        "created" => Ok(PendingPayment::Created),
+        "existed" => Ok(PendingPayment::Existed),
+        "duplicate" => Ok(PendingPayment::Duplicate),
+        "not_payable" => Ok(PendingPayment::NotPayable),
+        other => Err(ServiceError::internal(format!(
+            "consume_order_created outcome {other}"
+        ))),
+    }
 }

@@ -3,64 +3,58 @@
 
 mod bodies;
 
-wit_bindgen::generate!({
-    world: "products-api",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("products-api");
 
 use component_support::wit::types::{Client, PageRequest};
-use edge::{auth, body, rate_limit, Context, Handler, HttpError, Reply};
+use edge::route::Products;
+use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductFields, ProductId};
-use platform_core::route::Route;
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
+use spin_sdk::http::IncomingRequest;
 
 use bodies::{ProductBody, ProductList};
 use shop::platform::catalog;
 
-struct Products;
+struct ProductsApi;
 
-impl Handler for Products {
-    async fn handle(
-        route: Route,
-        req: IncomingRequest,
-        ctx: &mut Context,
-    ) -> Result<Reply, HttpError> {
+impl Handler for ProductsApi {
+    type Routes = Products;
+
+    async fn handle(route: Products, req: IncomingRequest, ctx: &mut Context) -> HttpResult {
         match route {
-            Route::ListProducts => list(
+            Products::List => list(
                 &ctx.query,
-                edge::client::address(&req).map(|address| Client { address }),
+                edge::client::address(&req)?.map(|address| Client { address }),
             ),
-            Route::GetProduct(id) => {
+            Products::Get(id) => {
                 let product = catalog::get_product(id.get())?;
                 Ok(Reply::json(200, &ProductBody::from(product)))
             }
-            Route::CreateProduct => {
+            Products::Create => {
                 let admin = auth::admin(&req, ctx)?;
-                let admitted =
-                    rate_limit::take(vec![rate_limit::per_user("product-write", admin.user_id)?])?;
+                rate_limit::take(
+                    ctx,
+                    vec![rate_limit::per_user("product-write", admin.user_id)?],
+                )?;
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
                 let product = catalog::create_product(&to_wit(input))?;
-                Ok(admitted.annotate(Reply::json(201, &ProductBody::from(product))))
+                Ok(Reply::json(201, &ProductBody::from(product)))
             }
-            Route::UpdateProduct(id) => {
+            Products::Update(id) => {
                 auth::admin(&req, ctx)?;
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
                 update(id, input)
             }
-            Route::DeleteProduct(id) => {
+            Products::Delete(id) => {
                 auth::admin(&req, ctx)?;
                 catalog::delete_product(id.get())?;
                 Ok(Reply::no_content())
             }
-            _ => Err(HttpError::NoRoute),
         }
     }
 }
 
-fn list(query: &str, client: Option<Client>) -> Result<Reply, HttpError> {
+fn list(query: &str, client: Option<Client>) -> HttpResult {
     let page = Page::from_query(query)?;
     let result = catalog::list_products(
         PageRequest {
@@ -72,7 +66,7 @@ fn list(query: &str, client: Option<Client>) -> Result<Reply, HttpError> {
     Ok(Reply::json(200, &ProductList::from(result)))
 }
 
-fn update(id: ProductId, input: NewProduct) -> Result<Reply, HttpError> {
+fn update(id: ProductId, input: NewProduct) -> HttpResult {
     let product = catalog::update_product(id.get(), &to_wit(input))?;
     Ok(Reply::json(200, &ProductBody::from(product)))
 }
@@ -89,7 +83,4 @@ fn to_wit(p: NewProduct) -> catalog::ProductInput {
     }
 }
 
-#[http_component]
-async fn handle(req: IncomingRequest) -> Response {
-    edge::serve::<Products>(req).await
-}
+edge::http_entry!(ProductsApi);

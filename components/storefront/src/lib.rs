@@ -3,7 +3,7 @@
 //! contract, one log line). `spin.toml` routes `/`, `/app/...` and
 //! `/assets/...` here; the API keeps its own paths.
 
-use edge::{Context, HttpError, Reply};
+use edge::{Context, HttpError, HttpResult, Reply};
 use platform_core::ServiceError;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -18,7 +18,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src * data:; connect-src 'self'; \
     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
-fn files(req: &IncomingRequest, ctx: &mut Context) -> Result<Reply, HttpError> {
+fn files(req: &IncomingRequest, ctx: &mut Context) -> HttpResult {
     let if_none_match = edge::header(req, "if-none-match");
     let accept_encoding = edge::header(req, "accept-encoding");
     let request = static_site::Request {

@@ -6,11 +6,7 @@ mod service;
 mod settings;
 mod store;
 
-wit_bindgen::generate!({
-    world: "users-service",
-    path: "../../wit",
-    with: { "shop:platform/types@0.1.0": component_support::wit::types },
-});
+component_support::bindings!("users-service");
 
 use component_support::wit::types::Error;
 use exports::shop::platform::users::{

@@ -3,7 +3,7 @@
 //! and the accounts).
 
 use auth_core::oauth::{self, Call, Identity, OAuthError, Pending, Provider, ProviderConfig};
-use component_support::config::var;
+use component_support::config;
 use component_support::random;
 use platform_core::account::Email;
 use platform_core::ServiceError;
@@ -12,6 +12,7 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 use crate::exports::shop::platform::users::{OauthProvider, Role, Session};
 use crate::service::{self, db, is_admin_email};
+use crate::settings;
 use crate::store;
 
 /// A pending sign-in lives 10 minutes.
@@ -27,17 +28,21 @@ pub fn provider(p: OauthProvider) -> Provider {
 
 /// The provider's variables; an unconfigured provider is a 404.
 fn config(p: Provider) -> Result<ProviderConfig, ServiceError> {
-    let v = |suffix: &str| var(&format!("{}_{suffix}", p.name()));
-    let client_id = v("client_id")?;
+    let settings = match p {
+        Provider::Google => &settings::GOOGLE,
+        Provider::Github => &settings::GITHUB,
+        Provider::Facebook => &settings::FACEBOOK,
+    };
+    let client_id = config::get(&settings.client_id)?;
     if client_id.trim().is_empty() {
         return Err(not_configured(p));
     }
     let cfg = ProviderConfig {
         client_id,
-        client_secret: v("client_secret")?,
-        auth_base: v("auth_base_url")?,
-        api_base: v("api_base_url")?,
-        redirect_base: var("oauth_redirect_base_url")?,
+        client_secret: config::get(&settings.client_secret)?,
+        auth_base: config::get(&settings.auth_base_url)?,
+        api_base: config::get(&settings.api_base_url)?,
+        redirect_base: config::get(&settings::OAUTH_REDIRECT_BASE_URL)?,
     };
     if !cfg.is_configured() {
         return Err(not_configured(p));
@@ -54,7 +59,7 @@ fn pending_key(state: &str) -> Vec<u8> {
 }
 
 fn redis() -> Result<Connection, ServiceError> {
-    Connection::open(&var("redis_url")?).map_err(|e| redis_down(&format!("{e:?}")))
+    Connection::open(&config::get(&settings::REDIS_URL)?).map_err(|e| redis_down(&format!("{e:?}")))
 }
 
 fn redis_down(detail: &str) -> ServiceError {

@@ -1,7 +1,7 @@
 //! Sign-up, sign-in and sessions.
 
 use auth_core::{password, refresh};
-use component_support::config::var;
+use component_support::config;
 use component_support::db::Db;
 use component_support::random;
 use platform_core::account::{AdminEmails, Credentials, Email, Registration};
@@ -16,11 +16,11 @@ const BAD_CREDENTIALS: &str = "Invalid email or password";
 const BAD_REFRESH: &str = "Invalid or expired refresh token";
 
 pub fn db() -> Result<Db, ServiceError> {
-    Db::open(&var("database_url")?)
+    Db::open(&config::get(&settings::DATABASE_URL)?)
 }
 
 pub fn is_admin_email(email: &Email) -> Result<bool, ServiceError> {
-    Ok(AdminEmails::parse(&var("admin_emails")?).contains(email))
+    Ok(AdminEmails::parse(&config::get(&settings::ADMIN_EMAILS)?).contains(email))
 }
 
 fn hash_password(password: &str) -> Result<String, ServiceError> {

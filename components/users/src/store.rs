@@ -175,7 +175,12 @@ pub fn rotate(
         "reused" => Rotation::Reused {
             user_id: db::int64(row, 1)?,
         },
-        _ => Rotation::Invalid,
+        "invalid" => Rotation::Invalid,
+        other => {
+            return Err(ServiceError::internal(format!(
+                "rotate_refresh_token outcome {other}"
+            )))
+        }
     })
 }
 

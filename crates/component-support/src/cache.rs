@@ -100,12 +100,6 @@ impl Cache {
         }
     }
 
-    /// Runs `script` with one key; failures are logged and the cache stops
-    /// for this request, like every command.
-    pub fn eval(&mut self, script: &str, key: &str, args: &[&[u8]]) {
-        self.eval_values(script, &[key], args);
-    }
-
     /// Runs `script` with `keys` and `args` and returns its (flattened)
     /// reply; `None` when Redis cannot answer. `EVALSHA` first, so a request
     /// sends the script's 40-byte name instead of its text; the text goes
@@ -141,13 +135,6 @@ impl Cache {
                 self.failed("EVAL", e);
                 None
             }
-        }
-    }
-
-    pub fn del(&mut self, keys: &[String]) {
-        let Some(conn) = self.conn() else { return };
-        if let Err(e) = conn.del(keys) {
-            self.failed("DEL", e);
         }
     }
 

@@ -129,12 +129,48 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("").trim()
 }
 
+/// Where the column `name` sits in `rs`: look it up once per result set,
+/// then read every row by that index. No such column is a bug (the query
+/// and its reader disagree), reported as internal, never a panic.
+pub fn column(rs: &RowSet, name: &str) -> Result<usize, ServiceError> {
+    rs.columns
+        .iter()
+        .position(|c| c.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = rs.columns.iter().map(|c| c.name.as_str()).collect();
+            ServiceError::internal(format!("no column {name:?} among {names:?}"))
+        })
+}
+
 /// Column readers by position; a wrong type is a bug, reported as internal.
 fn decode_error(column: usize, value: Option<&DbValue>) -> ServiceError {
     ServiceError::internal(format!(
         "unexpected postgres value in column {column}: {:?}",
         value.unwrap_or(&DbValue::DbNull)
     ))
+}
+
+/// The total of a page whose rows carry `count(*) OVER () AS total`: from
+/// its first row; past the end the window gives no row, so `count`
+/// (a `SELECT count(*) …` with `params`) asks — except on the first page,
+/// where no row means none at all.
+pub fn page_total(
+    db: &Db,
+    page: &RowSet,
+    offset: i64,
+    count: &str,
+    params: &[ParameterValue],
+) -> Result<u64, ServiceError> {
+    let total = match page.rows.first() {
+        // Spin names the columns only when there is a row.
+        Some(row) => int64(row, column(page, "total")?)?,
+        None if offset > 0 => match db.query(count, params)?.rows.first() {
+            Some(row) => int64(row, 0)?,
+            None => 0,
+        },
+        None => 0,
+    };
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 pub fn int64(row: &Row, i: usize) -> Result<i64, ServiceError> {
@@ -175,5 +211,30 @@ pub fn timestamp(row: &Row, i: usize) -> Result<String, ServiceError> {
             *y, *mo, *d, *h, *mi, *s, *ns,
         )),
         other => Err(decode_error(i, other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spin_sdk::pg4::{Column, DbDataType};
+
+    #[test]
+    fn columns_are_found_by_name() {
+        let rs = RowSet {
+            columns: ["outcome", "product_id", "stock"]
+                .map(|name| Column {
+                    name: name.to_string(),
+                    data_type: DbDataType::Int64,
+                })
+                .to_vec(),
+            rows: Vec::new(),
+        };
+        assert_eq!(column(&rs, "product_id"), Ok(1));
+        assert_eq!(column(&rs, "stock"), Ok(2));
+        assert!(matches!(
+            column(&rs, "price"),
+            Err(ServiceError::Internal(m)) if m.contains("price")
+        ));
     }
 }

@@ -5,10 +5,24 @@
 //! per event ([`log`]), clients get the contract's message.
 
 pub mod cache;
+pub mod catalog_cache;
 pub mod config;
 pub mod db;
 pub mod log;
-pub mod product_cache;
 pub mod random;
 pub mod wit;
 pub mod worker;
+
+/// A component's WIT bindings for `world` (in `wit/`), reusing the shared
+/// `types` generated once in [`wit`] (so `From` between the Rust and WIT
+/// errors is written once). The caller depends on `wit-bindgen`.
+#[macro_export]
+macro_rules! bindings {
+    ($world:literal) => {
+        wit_bindgen::generate!({
+            world: $world,
+            path: "../../wit",
+            with: { "shop:platform/types@0.1.0": component_support::wit::types },
+        });
+    };
+}

@@ -1,18 +1,19 @@
 //! Who is calling: bearer JWT verification and role checks.
 
 use auth_core::{AuthError, Principal, Role};
-use component_support::config::var;
+use component_support::config;
 use platform_core::ServiceError;
 use spin_sdk::http::IncomingRequest;
 
 use crate::context::{header, Context};
+use crate::settings::JWT_SECRET;
 
 /// Verifies the `Authorization` header (HS256, the `jwt_secret` variable,
 /// read only here, on routes that need a caller) and notes the caller.
 pub fn authenticate(req: &IncomingRequest, ctx: &mut Context) -> Result<Principal, ServiceError> {
     let authorization = header(req, "authorization");
     let token = auth_core::bearer_token(authorization.as_deref()).map_err(unauthenticated)?;
-    let secret = var("jwt_secret")?;
+    let secret = config::get(&JWT_SECRET)?;
     let principal =
         auth_core::verify_access_token(secret.as_bytes(), token).map_err(|e| match e {
             AuthError::WeakSecret => ServiceError::internal(format!(

@@ -9,21 +9,21 @@
 //! client and are never trusted. The variable is read only when the header
 //! is present (a host call on Spin).
 
-use component_support::config::var;
+use component_support::config;
+use platform_core::ServiceError;
 use spin_sdk::http::IncomingRequest;
 
 use crate::context::header;
+use crate::settings::TRUSTED_PROXY_HOPS;
 
-pub fn address(req: &IncomingRequest) -> Option<String> {
+pub fn address(req: &IncomingRequest) -> Result<Option<String>, ServiceError> {
     let peer = header(req, "spin-client-addr").map(|a| strip_port(&a).to_string());
     let Some(forwarded) = header(req, "x-forwarded-for") else {
-        return peer;
+        return Ok(peer);
     };
-    let hops = var("trusted_proxy_hops")
-        .ok()
-        .and_then(|h| h.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    forwarded_address(&forwarded, hops).or(peer)
+    // Within 0..=16 by the setting's bounds.
+    let hops = usize::try_from(config::get(&TRUSTED_PROXY_HOPS)?).unwrap_or(0);
+    Ok(forwarded_address(&forwarded, hops).or(peer))
 }
 
 /// With `hops` trusted proxies, the `hops`-th entry from the right of

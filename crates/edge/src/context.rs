@@ -1,8 +1,11 @@
-//! Per-request context: request id, origin, route, caller, start time.
+//! Per-request context: request id, origin, route, caller, rate-limit
+//! admission, start time.
 
 use std::time::Instant;
 
 use spin_sdk::http::IncomingRequest;
+
+use crate::rate_limit::Admitted;
 
 pub struct Context {
     pub request_id: String,
@@ -15,6 +18,8 @@ pub struct Context {
     pub template: Option<&'static str>,
     /// The authenticated caller, once known, for the log line.
     pub user_id: Option<i64>,
+    /// The rate limiter's admission, once taken: its fields go on the reply.
+    pub admitted: Option<Admitted>,
     pub started: Instant,
 }
 
@@ -35,6 +40,7 @@ impl Context {
             query: query.to_string(),
             template: None,
             user_id: None,
+            admitted: None,
             started: Instant::now(),
         }
     }

@@ -1,9 +1,9 @@
 //! Every failure a request can end in, and the one place that turns it into
 //! a status, headers and the `{"error": "..."}` body of API.md.
 
+use crate::rate_limit_fields::{policy_field, state_field};
+use crate::route::RouteError;
 use component_support::wit::types;
-use platform_core::rate_limit::{policy_field, state_field};
-use platform_core::route::RouteError;
 use platform_core::{RateLimit, ServiceError};
 
 use crate::context::Context;

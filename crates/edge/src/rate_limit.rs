@@ -3,16 +3,16 @@
 //! Redis clock, by `EVALSHA`.
 
 use component_support::cache::Cache;
-use component_support::config::var;
-use platform_core::rate_limit::{
-    policy_field, state_field, Bucket, BucketConfig, Decision, TAKE_TOKENS_LUA,
-};
+use component_support::config;
+use platform_core::rate_limit::{Bucket, BucketConfig, Decision, TAKE_TOKENS_LUA};
+use platform_core::setting::{self, REDIS_URL};
 use platform_core::ServiceError;
 use spin_sdk::redis::RedisResult;
 
 use crate::context::Context;
-use crate::error::HttpError;
+use crate::rate_limit_fields::{policy_field, state_field};
 use crate::reply::Reply;
+use crate::settings::{RATE_LIMIT_CAPACITY, RATE_LIMIT_REFILL_PER_SEC};
 
 /// The per-user bucket of a write route (`rate_limit_capacity` /
 /// `rate_limit_refill_per_sec`, 20 and 10 by default).
@@ -20,22 +20,22 @@ pub fn per_user(policy: &'static str, user_id: i64) -> Result<Bucket, ServiceErr
     Ok(Bucket {
         policy,
         key: format!("ratelimit:{policy}:user:{user_id}"),
-        config: BucketConfig::parse(
-            &var("rate_limit_capacity")?,
-            &var("rate_limit_refill_per_sec")?,
-        ),
+        config: BucketConfig {
+            // Both within u32 by their bounds.
+            capacity: u32::try_from(config::get(&RATE_LIMIT_CAPACITY)?).unwrap_or(u32::MAX),
+            refill_per_sec: config::get(&RATE_LIMIT_REFILL_PER_SEC)? as f64,
+        },
     })
 }
 
-/// A bucket whose numbers are the variable `setting` (`capacity/refill`,
-/// or `off`: then no bucket). `subject` names what is counted.
+/// A bucket whose numbers are `setting` (`capacity/refill`, or `off`: then
+/// no bucket). `subject` names what is counted.
 pub fn configured(
     policy: &'static str,
-    setting: &str,
+    setting: &setting::Bucket,
     subject: &str,
 ) -> Result<Option<Bucket>, ServiceError> {
-    let config = BucketConfig::parse_setting(&var(setting)?)
-        .map_err(|e| ServiceError::internal(format!("variable {setting}: {e}")))?;
+    let config = config::get(setting)?;
     Ok(config.map(|config| Bucket {
         policy,
         key: format!("ratelimit:{policy}:{subject}"),
@@ -43,25 +43,25 @@ pub fn configured(
     }))
 }
 
-/// An admitted request's standing in its buckets.
+/// An admitted request's standing in its buckets (not kept when Redis
+/// could not answer and the request was let through).
 pub struct Admitted {
     buckets: Vec<Bucket>,
-    /// `None` when Redis could not answer (the request was let through).
-    decisions: Option<Vec<Decision>>,
+    decisions: Vec<Decision>,
 }
 
 /// Takes a token from each of `buckets`; a refusal is
-/// `ServiceError::RateLimited` carrying the refusing policy's numbers. When
-/// Redis cannot answer the request is let through (and logged): the limiter
-/// protects the service, it must not take it down.
-pub fn take(buckets: Vec<Bucket>) -> Result<Admitted, ServiceError> {
+/// `ServiceError::RateLimited` carrying the refusing policy's numbers. The
+/// admission is kept in `ctx`, so every reply of the request — success or
+/// error — carries the `RateLimit` fields (a guesser's 401 says how many
+/// attempts are left, as a 200 does). When Redis cannot answer the request
+/// is let through (and logged): the limiter protects the service, it must
+/// not take it down.
+pub fn take(ctx: &mut Context, buckets: Vec<Bucket>) -> Result<(), ServiceError> {
     if buckets.is_empty() {
-        return Ok(Admitted {
-            buckets,
-            decisions: None,
-        });
+        return Ok(());
     }
-    let mut cache = Cache::for_purpose(var("redis_url")?, "rate limiter");
+    let mut cache = Cache::for_purpose(config::get(&REDIS_URL)?, "rate limiter");
     let keys: Vec<&str> = buckets.iter().map(|b| b.key.as_str()).collect();
     let args: Vec<String> = buckets
         .iter()
@@ -94,24 +94,16 @@ pub fn take(buckets: Vec<Bucket>) -> Result<Admitted, ServiceError> {
             ));
         }
     }
-    Ok(Admitted { buckets, decisions })
+    if let Some(decisions) = decisions {
+        ctx.admitted = Some(Admitted { buckets, decisions });
+    }
+    Ok(())
 }
 
 impl Admitted {
-    /// The handler's outcome with the fields on it, success or failure (a
-    /// guesser's 401 says how many attempts are left, as a 200 does).
-    pub fn around(&self, ctx: &Context, result: Result<Reply, HttpError>) -> Reply {
-        self.annotate(result.unwrap_or_else(|e| e.into_reply(ctx)))
-    }
-
     /// Adds the IETF `RateLimit-Policy` and `RateLimit` fields.
-    pub fn annotate(&self, reply: Reply) -> Reply {
-        let Some(decisions) = &self.decisions else {
-            return reply;
-        };
-        if self.buckets.is_empty() {
-            return reply;
-        }
+    pub(crate) fn annotate(&self, reply: Reply) -> Reply {
+        let decisions = &self.decisions;
         let policies = policy_field(
             self.buckets
                 .iter()

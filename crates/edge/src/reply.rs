@@ -1,6 +1,6 @@
 //! Building responses: JSON bodies, common headers, the request's log line.
 
-use platform_core::cors::{CorsPolicy, EXPOSE_HEADERS};
+use crate::cors::{CorsPolicy, EXPOSE_HEADERS};
 use serde::Serialize;
 use spin_sdk::http::Response;
 
@@ -75,8 +75,17 @@ impl Reply {
         self
     }
 
-    /// Adds the request id and CORS headers, and writes the log line.
+    /// Adds the rate limiter's fields, the request id and CORS headers, and
+    /// writes the log line.
     pub(crate) fn finish(self, ctx: &Context, cors: &CorsPolicy) -> Response {
+        let reply = match &ctx.admitted {
+            Some(admitted) => admitted.annotate(self),
+            None => self,
+        };
+        reply.send(ctx, cors)
+    }
+
+    fn send(self, ctx: &Context, cors: &CorsPolicy) -> Response {
         let mut builder = Response::builder();
         builder.status(self.status);
         for (name, value) in &self.headers {

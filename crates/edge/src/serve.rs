@@ -1,31 +1,47 @@
 //! The request pipeline every HTTP component runs: CORS preflight, route
 //! parsing, the component's handler, errors to replies, one log line.
 
-use component_support::config::var;
-use platform_core::cors::{CorsPolicy, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE_SECS};
-use platform_core::route::Route;
+use crate::cors::{CorsPolicy, ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE_SECS};
+use crate::route::{Group, Route};
+use component_support::config;
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
 use crate::context::Context;
 use crate::error::HttpError;
 use crate::reply::Reply;
+use crate::settings::CORS_ORIGINS;
 
-/// What an HTTP component implements: its routes, already parsed and typed.
-/// A route of another group is answered 404 (spin.toml never sends one).
+/// What a handler answers: a reply, or the error the edge turns into one.
+pub type HttpResult = Result<Reply, HttpError>;
+
+/// The component's HTTP entry point: every request through [`serve`] with
+/// `$handler`'s routes.
+#[macro_export]
+macro_rules! http_entry {
+    ($handler:ty) => {
+        #[spin_sdk::http_component]
+        async fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+            $crate::serve::<$handler>(req).await
+        }
+    };
+}
+
+/// What an HTTP component implements: its group's routes, already parsed
+/// and typed. A route of another group is answered 404 (spin.toml never
+/// sends one).
 #[allow(async_fn_in_trait)] // components are single-threaded; no `Send` needed
 pub trait Handler {
-    async fn handle(
-        route: Route,
-        req: IncomingRequest,
-        ctx: &mut Context,
-    ) -> Result<Reply, HttpError>;
+    /// The route group this component serves (`crate::route`).
+    type Routes: Group;
+
+    async fn handle(route: Self::Routes, req: IncomingRequest, ctx: &mut Context) -> HttpResult;
 }
 
 /// The CORS policy is an application variable (a host call that costs on
 /// Spin): read only when a browser sent an Origin.
 fn cors_policy(ctx: &Context) -> CorsPolicy {
     match ctx.origin {
-        Some(_) => var("cors_origins")
+        Some(_) => config::get(&CORS_ORIGINS)
             .map(|s| CorsPolicy::parse(&s))
             .unwrap_or(CorsPolicy::None),
         None => CorsPolicy::None,
@@ -41,10 +57,11 @@ pub async fn serve<H: Handler>(req: IncomingRequest) -> Response {
         match Route::parse(&ctx.method, &ctx.path) {
             Ok(matched) => {
                 ctx.template = Some(matched.template);
-                match H::handle(matched.route, req, &mut ctx).await {
-                    Ok(reply) => reply,
-                    Err(e) => e.into_reply(&ctx),
-                }
+                let handled = match H::Routes::of(matched.route) {
+                    Some(route) => H::handle(route, req, &mut ctx).await,
+                    None => Err(HttpError::NoRoute),
+                };
+                handled.unwrap_or_else(|e| e.into_reply(&ctx))
             }
             Err(e) => {
                 ctx.template = Route::template_of(&ctx.path);

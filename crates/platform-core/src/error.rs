@@ -58,5 +58,3 @@ impl ServiceError {
         ServiceError::Internal(detail.into())
     }
 }
-
-pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -17,15 +17,6 @@ pub enum EventKind {
     PaymentUpdated,
 }
 
-impl EventKind {
-    pub fn channel(self) -> &'static str {
-        match self {
-            EventKind::OrderCreated => ORDER_CREATED,
-            EventKind::PaymentUpdated => PAYMENT_UPDATED,
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct Envelope {
     event_id: String,

@@ -4,18 +4,18 @@
 //! `wasm32-wasip2` (inside components) and the host (unit tests).
 
 pub mod account;
-pub mod cors;
 pub mod error;
 pub mod event;
+pub mod midtrans;
 pub mod order;
 pub mod page;
 pub mod path;
 pub mod payment;
 pub mod product;
 pub mod rate_limit;
-pub mod route;
+pub mod setting;
 pub mod sqlstate;
 pub mod text;
 pub mod time;
 
-pub use error::{RateLimit, ServiceError, ServiceResult};
+pub use error::{RateLimit, ServiceError};

@@ -3,9 +3,9 @@
 //! 50 s).
 //!
 //! The buckets live in Redis and are updated by one Lua script on the Redis
-//! clock, so every instance shares them; this module holds the script, the
-//! arithmetic around its answer and the IETF `RateLimit-Policy` /
-//! `RateLimit` field values (draft-ietf-httpapi-ratelimit-headers-09).
+//! clock, so every instance shares them; this module holds the script and
+//! the arithmetic around its answer (the IETF fields that carry it are
+//! HTTP's: `edge::rate_limit_fields`).
 
 use crate::RateLimit;
 
@@ -99,18 +99,6 @@ impl BucketConfig {
         }))
     }
 
-    /// Parses the two per-user variables; nonsense falls back to 20 and 10.
-    pub fn parse(capacity: &str, refill_per_sec: &str) -> BucketConfig {
-        let positive = |s: &str, default: u32| match s.trim().parse::<u32>() {
-            Ok(n) if n >= 1 => n,
-            _ => default,
-        };
-        BucketConfig {
-            capacity: positive(capacity, 20),
-            refill_per_sec: f64::from(positive(refill_per_sec, 10)),
-        }
-    }
-
     /// Seconds an empty bucket takes to fill: the policy's window (`w`).
     pub fn window_secs(&self) -> u32 {
         secs(f64::from(self.capacity) / self.refill_per_sec)
@@ -193,24 +181,6 @@ impl Decision {
     }
 }
 
-/// `RateLimit-Policy` members: `"name";q=<capacity>;w=<window>`.
-pub fn policy_field<'a>(policies: impl IntoIterator<Item = (&'a str, u32, u32)>) -> String {
-    policies
-        .into_iter()
-        .map(|(name, quota, window)| format!("\"{name}\";q={quota};w={window}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `RateLimit` members: `"name";r=<remaining>;t=<seconds>`.
-pub fn state_field<'a>(states: impl IntoIterator<Item = (&'a str, i64, u32)>) -> String {
-    states
-        .into_iter()
-        .map(|(name, remaining, reset)| format!("\"{name}\";r={remaining};t={reset}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,13 +190,6 @@ mod tests {
             capacity,
             refill_per_sec,
         }
-    }
-
-    #[test]
-    fn per_user_variables_have_defaults() {
-        assert_eq!(BucketConfig::parse("", "x"), config(20, 10.0));
-        assert_eq!(BucketConfig::parse("5", "1"), config(5, 1.0));
-        assert_eq!(BucketConfig::parse("0", "-3").capacity, 20);
     }
 
     #[test]
@@ -307,18 +270,6 @@ mod tests {
                 window_secs: 3,
                 retry_after_secs: 2
             }
-        );
-    }
-
-    #[test]
-    fn ietf_field_values() {
-        assert_eq!(
-            policy_field([("login-address", 20, 100), ("login-email", 5, 250)]),
-            r#""login-address";q=20;w=100, "login-email";q=5;w=250"#
-        );
-        assert_eq!(
-            state_field([("product-write", 19, 1)]),
-            r#""product-write";r=19;t=1"#
         );
     }
 }

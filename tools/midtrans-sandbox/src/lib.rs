@@ -4,6 +4,8 @@
 //! it through its production code with only the base URLs changed. Paying,
 //! denying or expiring on the page (or `POST /simulate/{order_id}`) sends
 //! the signed HTTP notification Midtrans would send, retried like Midtrans.
+//! Requests, answers and notifications are the app's own wire types
+//! (`platform_core::midtrans`), so both sides agree on every byte.
 
 mod api;
 mod notify;
@@ -21,10 +23,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use serde_json::{json, Value};
-use sha2::{Digest, Sha512};
+use platform_core::midtrans::{amount_text, ItemDetails, MidtransErrors, Notification, VaNumber};
+use serde::Serialize;
+use serde_json::Value;
 
-use stamps::{hex, jakarta_now};
+use stamps::jakarta_now;
+
+/// Midtrans's notification signature, shared with the app (tests sign
+/// their own notifications with it).
+pub use platform_core::midtrans::signature;
 
 pub const MERCHANT_ID: &str = "SANDBOX";
 
@@ -40,22 +47,13 @@ pub struct Config {
     pub public_base: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
-    pub id: String,
-    pub name: String,
-    /// Whole rupiah; Midtrans allows negative prices (discounts).
-    pub price: i64,
-    pub quantity: i64,
-}
-
 /// One Snap transaction as the sandbox records it.
 #[derive(Debug, Clone)]
 pub struct Transaction {
     pub order_id: String,
     /// Whole rupiah.
     pub gross_amount: i64,
-    pub items: Vec<Item>,
+    pub items: Vec<ItemDetails>,
     /// Name and email, for the payment page.
     pub customer: String,
     pub token: String,
@@ -83,7 +81,7 @@ impl Transaction {
 
     /// `12345.00`: Midtrans writes amounts with two decimals, and signs them so.
     pub fn gross_amount_text(&self) -> String {
-        format!("{}.00", self.gross_amount)
+        amount_text(self.gross_amount)
     }
 
     /// Whether the customer can no longer act on the payment page.
@@ -102,47 +100,35 @@ impl Transaction {
     }
 }
 
-/// The Midtrans signature: lowercase hex SHA-512 of
-/// order_id + status_code + gross_amount + server_key.
-pub fn signature(
-    order_id: &str,
-    status_code: &str,
-    gross_amount: &str,
-    server_key: &str,
-) -> String {
-    let mut hash = Sha512::new();
-    for part in [order_id, status_code, gross_amount, server_key] {
-        hash.update(part.as_bytes());
-    }
-    hex(&hash.finalize())
+/// The signed notification Midtrans would POST for this transaction state.
+pub fn notification(tx: &Transaction, server_key: &str) -> Notification {
+    let mut n = Notification {
+        currency: Some("IDR".into()),
+        fraud_status: tx.fraud_status.clone(),
+        gross_amount: tx.gross_amount_text(),
+        merchant_id: Some(MERCHANT_ID.into()),
+        order_id: tx.order_id.clone(),
+        payment_type: Some("bank_transfer".into()),
+        settlement_time: tx.settlement_time.clone(),
+        signature_key: String::new(),
+        status_code: tx.status_code().into(),
+        status_message: Some("midtrans payment notification".into()),
+        transaction_id: Some(tx.transaction_id.clone()),
+        transaction_status: tx.transaction_status.clone(),
+        transaction_time: Some(tx.transaction_time.clone()),
+        va_numbers: vec![VaNumber {
+            bank: "bca".into(),
+            va_number: tx.va_number.clone(),
+        }],
+    };
+    n.sign(server_key);
+    n
 }
 
-/// The full notification JSON Midtrans would POST for this transaction state
-/// (public so tests can build and tamper with bodies).
+/// [`notification`] as JSON (public so tests can build and tamper with
+/// bodies).
 pub fn notification_body(tx: &Transaction, server_key: &str) -> Value {
-    let status_code = tx.status_code();
-    let gross_amount = tx.gross_amount_text();
-    let mut body = json!({
-        "transaction_time": tx.transaction_time,
-        "transaction_status": tx.transaction_status,
-        "transaction_id": tx.transaction_id,
-        "status_message": "midtrans payment notification",
-        "status_code": status_code,
-        "signature_key": signature(&tx.order_id, status_code, &gross_amount, server_key),
-        "payment_type": "bank_transfer",
-        "order_id": tx.order_id,
-        "merchant_id": MERCHANT_ID,
-        "gross_amount": gross_amount,
-        "currency": "IDR",
-        "va_numbers": [{"bank": "bca", "va_number": tx.va_number}],
-    });
-    if let Some(fraud) = &tx.fraud_status {
-        body["fraud_status"] = json!(fraud);
-    }
-    if let Some(time) = &tx.settlement_time {
-        body["settlement_time"] = json!(time);
-    }
-    body
+    serde_json::to_value(notification(tx, server_key)).expect("a notification is JSON")
 }
 
 #[derive(Default)]
@@ -277,11 +263,12 @@ impl Sandbox {
 
 type Reply = Response<Full<Bytes>>;
 
-fn reply(status: u16, body: Value) -> Reply {
+fn reply(status: u16, body: &impl Serialize) -> Reply {
+    let body = serde_json::to_vec(body).expect("a reply is JSON");
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(Bytes::from(body)))
         .unwrap()
 }
 
@@ -306,7 +293,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
         }
         _ => reply(
             404,
-            json!({"status_code": "404", "status_message": "The requested resource is not found"}),
+            &MidtransErrors {
+                status_code: Some("404".into()),
+                status_message: Some("The requested resource is not found".into()),
+                ..MidtransErrors::default()
+            },
         ),
     }
 }

@@ -1,17 +1,9 @@
 //! Unique ids and timestamps, written the way Midtrans writes them.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha512};
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+use platform_core::text::hex;
 
 /// 32 unique hex digits: time, a counter and the pid hashed (no rand needed).
 fn unique_hex() -> String {
@@ -22,7 +14,7 @@ fn unique_hex() -> String {
         .as_nanos();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let seed = format!("{nanos}:{n}:{}", std::process::id());
-    hex(&Sha512::digest(seed.as_bytes())[..16])
+    hex(&hmac_sha512::Hash::hash(seed.as_bytes())[..16])
 }
 
 /// `8-4-4-4-12` hex, the shape of Snap tokens and transaction ids.

@@ -263,3 +263,69 @@ async fn failed_notifications_are_retried_and_set_status_is_silent() {
     assert_eq!(state(&status(&sandbox, "order-5").await.1).0, "settlement");
     assert_eq!(sandbox.notifications_sent().len(), 2, "no notification");
 }
+
+#[tokio::test]
+async fn answers_parse_as_the_apps_wire_types() {
+    use platform_core::midtrans::{
+        CreateTransaction, MidtransErrors, Notification, SnapCreated, TransactionStatus,
+    };
+
+    let shop = receiver().await;
+    let sandbox = start(&shop.url).await;
+    // The app's typed request, as the sandbox receives it.
+    let typed: CreateTransaction =
+        serde_json::from_value(snap_body("order-7", Some("http://shop.test/done"))).unwrap();
+    let body = serde_json::to_value(&typed).unwrap();
+    let (code, created) = snap(&sandbox, KEY, &body).await;
+    assert_eq!(code, 201, "{created}");
+    let created: SnapCreated = serde_json::from_value(created).unwrap();
+    let tx = sandbox.transaction("order-7").unwrap();
+    assert_eq!(tx.token, created.token);
+    assert_eq!(tx.items, typed.item_details.clone().unwrap());
+    assert_eq!(tx.customer, "Budi (budi@example.com)");
+    assert_eq!(tx.finish_url.as_deref(), Some("http://shop.test/done"));
+
+    let (_, pending) = status(&sandbox, "order-7").await;
+    let pending: TransactionStatus = serde_json::from_value(pending).unwrap();
+    assert_eq!(pending.status_code, "201");
+    assert_eq!(pending.gross_amount.as_deref(), Some("12345.00"));
+    assert_eq!(pending.va_numbers[0].va_number, tx.va_number);
+    let (code, unknown) = status(&sandbox, "order-404").await;
+    let unknown: TransactionStatus = serde_json::from_value(unknown).unwrap();
+    assert_eq!((code, unknown.status_code.as_str()), (404, "404"));
+
+    let url = format!("{}/simulate/order-7", sandbox.base);
+    let settle = json!({"transaction_status": "settlement", "fraud_status": "accept"});
+    assert_eq!(call(client().post(url).json(&settle)).await.0, 200);
+    let received = shop.bodies.lock().unwrap()[0].to_string();
+    let n = Notification::from_json(received.as_bytes()).unwrap();
+    assert!(n.signed_with(KEY) && !n.signed_with("SB-Mid-server-other"));
+    assert_eq!(n.gross_amount, "12345.00");
+    assert_eq!(n.fraud_status.as_deref(), Some("accept"));
+
+    // Refusals are Midtrans's error body; a wrong type names its field.
+    let (code, refused) = snap(&sandbox, "SB-Mid-server-bad", &body).await;
+    assert_eq!(code, 401);
+    let refused: MidtransErrors = serde_json::from_value(refused).unwrap();
+    assert_eq!(refused.error_messages.len(), 1);
+    for (bad, words) in [
+        (
+            json!({"transaction_details": {"order_id": "o-8"}}),
+            "gross_amount",
+        ),
+        (
+            json!({"transaction_details": {"order_id": "o-8", "gross_amount": 1.5}}),
+            "whole rupiah",
+        ),
+        (
+            json!({"transaction_details": {"order_id": "o 8", "gross_amount": 0}}),
+            "order_id must be",
+        ),
+    ] {
+        let (code, refused) = snap(&sandbox, KEY, &bad).await;
+        let refused: MidtransErrors = serde_json::from_value(refused).unwrap();
+        assert_eq!(code, 400, "{bad}");
+        assert!(refused.error_messages[0].contains(words), "{refused:?}");
+    }
+    assert_eq!(sandbox.transactions(), 1);
+}

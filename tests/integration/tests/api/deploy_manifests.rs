@@ -34,13 +34,9 @@ const CRD_KINDS: &[(&str, &str)] = &[
 ];
 const SPINKUBE_API: &str = "core.spinkube.dev/v1alpha1";
 
-#[path = "deploy_manifests/objects.rs"]
 mod objects;
-#[path = "deploy_manifests/rules.rs"]
 mod rules;
-#[path = "deploy_manifests/schemas.rs"]
 mod schemas;
-#[path = "deploy_manifests/tools.rs"]
 mod tools;
 
 use objects::*;

@@ -233,3 +233,54 @@ async fn product_list_reads_are_limited_per_address() {
         assert_eq!(off.get("/product").await.status, 200);
     }
 }
+
+/// Settings follow one rule (`platform_core::setting`): empty is the
+/// default, nonsense is refused — a 500 whose log names the variable and
+/// what it expects (never the value) — instead of being guessed into a
+/// default or silently 0, as two of the three old conventions did.
+#[tokio::test]
+async fn a_nonsense_setting_is_refused_not_guessed() {
+    let env = TestEnv::start_with(&[
+        ("rate_limit_capacity", "lots"),
+        ("trusted_proxy_hops", "-1"),
+    ])
+    .await;
+    // Raw requests: the harness's calls refuse any 500, which is the point here.
+    let http = reqwest::Client::new();
+    let url = format!("{}/product", env.base);
+    let r = http
+        .post(&url)
+        .bearer_auth(TestEnv::admin())
+        .json(&body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let error: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(error, json!({"error": "Internal server error"}));
+    // Nothing was written past the refused setting.
+    assert_eq!(env.get("/product").await.json["total"], 0);
+    // The hops are read only when a proxy header is present.
+    assert_eq!(env.get("/product").await.status, 200);
+    let forwarded = http
+        .get(&url)
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 500);
+    let log = env.stderr_of("products-api");
+    assert!(
+        log.contains("variable rate_limit_capacity: expected a whole number from 1 to 4294967295"),
+        "{log}"
+    );
+    assert!(
+        log.contains("variable trusted_proxy_hops: expected a whole number from 0 to 16"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("lots"),
+        "a setting's value is never logged: {log}"
+    );
+    env.assert_clean();
+}

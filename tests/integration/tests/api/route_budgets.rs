@@ -3,7 +3,7 @@
 //! 3.6.3 these calls are what a request costs (spin-facts.md: an
 //! application-variable read ≈ 80–100 µs, each unbuffered log write a host
 //! call, each Redis open a TCP connection). Every route of the API table
-//! (`platform_core::route`) must have a row; a change that adds a host call
+//! (`edge::route`) must have a row; a change that adds a host call
 //! changes this table, on purpose.
 
 use std::collections::BTreeSet;
@@ -422,7 +422,7 @@ async fn every_route_stays_within_its_budget() {
         .iter()
         .map(|(m, t, ..)| (m.clone(), t.clone()))
         .collect();
-    for (method, template, _) in platform_core::route::Route::all() {
+    for (method, template) in edge::route::Route::all() {
         assert!(
             measured.contains(&(method.to_string(), template.to_string())),
             "{method} {template} has no budget row"

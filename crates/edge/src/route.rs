@@ -1,38 +1,49 @@
 //! The API's routes as data: a request's method and path are parsed once,
 //! here, into a typed [`Route`] (parameters already checked), and 404 / 405
 //! with `Allow` come from the same table. Each HTTP component dispatches the
-//! routes of its [`Group`]; `spin.toml` sends each group's paths to it.
+//! routes of its group; `spin.toml` sends each group's paths to it.
 
-use crate::account::OAuthProvider;
-use crate::order::OrderId;
-use crate::product::ProductId;
-use crate::ServiceError;
+use platform_core::account::OAuthProvider;
+use platform_core::order::OrderId;
+use platform_core::product::ProductId;
+use platform_core::ServiceError;
 
-/// Which HTTP component serves a route (see `spin.toml`).
+/// A parsed route, by the HTTP component that serves it (`spin.toml` sends
+/// each group's paths to its component). Each component matches its own
+/// group's enum exhaustively, so a route added here and forgotten in its
+/// component does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
+pub enum Route {
     /// `gateway`: health, the OpenAPI document, and every unmatched path.
-    Operations,
+    Operations(Operations),
     /// `products-api`: `/product…`, composed with the catalog service.
-    Products,
+    Products(Products),
     /// `accounts-api`: sign-up, sign-in, sessions, composed with users.
-    Accounts,
+    Accounts(Accounts),
     /// `orders-api`: `/order…`, composed with the orders service.
-    Orders,
+    Orders(Orders),
     /// `payments-api`: `/payment…`, composed with the payments service.
-    Payments,
+    Payments(Payments),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub enum Operations {
     Health,
     Ready,
     OpenApi,
-    ListProducts,
-    CreateProduct,
-    GetProduct(ProductId),
-    UpdateProduct(ProductId),
-    DeleteProduct(ProductId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Products {
+    List,
+    Create,
+    Get(ProductId),
+    Update(ProductId),
+    Delete(ProductId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accounts {
     Register,
     Login,
     Refresh,
@@ -40,13 +51,46 @@ pub enum Route {
     Me,
     OAuthStart(OAuthProvider),
     OAuthCallback(OAuthProvider),
-    CreateOrder,
-    ListOrders,
-    GetOrder(OrderId),
-    GetPayment(OrderId),
-    InitiatePayment,
-    PaymentWebhook,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orders {
+    Create,
+    List,
+    Get(OrderId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payments {
+    Get(OrderId),
+    Initiate,
+    Webhook,
+}
+
+/// A group's routes out of a [`Route`]; `None` for another group's route
+/// (which `spin.toml` never sends to this component).
+pub trait Group: Sized {
+    fn of(route: Route) -> Option<Self>;
+}
+
+macro_rules! groups {
+    ($($group:ident),*) => {$(
+        impl From<$group> for Route {
+            fn from(r: $group) -> Route {
+                Route::$group(r)
+            }
+        }
+        impl Group for $group {
+            fn of(route: Route) -> Option<$group> {
+                match route {
+                    Route::$group(r) => Some(r),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+groups!(Operations, Products, Accounts, Orders, Payments);
 
 /// Why a request matched no route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +114,6 @@ type Build = fn(&[&str]) -> Result<Route, ServiceError>;
 
 struct Entry {
     template: &'static str,
-    group: Group,
     methods: &'static [(&'static str, Build)],
 }
 
@@ -78,104 +121,89 @@ struct Entry {
 const TABLE: &[Entry] = &[
     Entry {
         template: "/health",
-        group: Group::Operations,
-        methods: &[("GET", |_| Ok(Route::Health))],
+        methods: &[("GET", |_| Ok(Operations::Health.into()))],
     },
     Entry {
         template: "/health/ready",
-        group: Group::Operations,
-        methods: &[("GET", |_| Ok(Route::Ready))],
+        methods: &[("GET", |_| Ok(Operations::Ready.into()))],
     },
     Entry {
         template: "/openapi.json",
-        group: Group::Operations,
-        methods: &[("GET", |_| Ok(Route::OpenApi))],
+        methods: &[("GET", |_| Ok(Operations::OpenApi.into()))],
     },
     Entry {
         template: "/product",
-        group: Group::Products,
         methods: &[
-            ("GET", |_| Ok(Route::ListProducts)),
-            ("POST", |_| Ok(Route::CreateProduct)),
+            ("GET", |_| Ok(Products::List.into())),
+            ("POST", |_| Ok(Products::Create.into())),
         ],
     },
     Entry {
         template: "/product/{id}",
-        group: Group::Products,
         methods: &[
-            ("GET", |p| Ok(Route::GetProduct(ProductId::parse(p[0])?))),
-            ("PUT", |p| Ok(Route::UpdateProduct(ProductId::parse(p[0])?))),
+            ("GET", |p| Ok(Products::Get(ProductId::parse(p[0])?).into())),
+            ("PUT", |p| {
+                Ok(Products::Update(ProductId::parse(p[0])?).into())
+            }),
             ("DELETE", |p| {
-                Ok(Route::DeleteProduct(ProductId::parse(p[0])?))
+                Ok(Products::Delete(ProductId::parse(p[0])?).into())
             }),
         ],
     },
     Entry {
         template: "/register",
-        group: Group::Accounts,
-        methods: &[("POST", |_| Ok(Route::Register))],
+        methods: &[("POST", |_| Ok(Accounts::Register.into()))],
     },
     Entry {
         template: "/login",
-        group: Group::Accounts,
-        methods: &[("POST", |_| Ok(Route::Login))],
+        methods: &[("POST", |_| Ok(Accounts::Login.into()))],
     },
     Entry {
         template: "/refresh",
-        group: Group::Accounts,
-        methods: &[("POST", |_| Ok(Route::Refresh))],
+        methods: &[("POST", |_| Ok(Accounts::Refresh.into()))],
     },
     Entry {
         template: "/logout",
-        group: Group::Accounts,
-        methods: &[("POST", |_| Ok(Route::Logout))],
+        methods: &[("POST", |_| Ok(Accounts::Logout.into()))],
     },
     Entry {
         template: "/me",
-        group: Group::Accounts,
-        methods: &[("GET", |_| Ok(Route::Me))],
+        methods: &[("GET", |_| Ok(Accounts::Me.into()))],
     },
     Entry {
         template: "/oauth/{provider}",
-        group: Group::Accounts,
         methods: &[("GET", |p| {
-            Ok(Route::OAuthStart(OAuthProvider::parse(p[0])?))
+            Ok(Accounts::OAuthStart(OAuthProvider::parse(p[0])?).into())
         })],
     },
     Entry {
         template: "/oauth/{provider}/callback",
-        group: Group::Accounts,
         methods: &[("GET", |p| {
-            Ok(Route::OAuthCallback(OAuthProvider::parse(p[0])?))
+            Ok(Accounts::OAuthCallback(OAuthProvider::parse(p[0])?).into())
         })],
     },
     Entry {
         template: "/order",
-        group: Group::Orders,
         methods: &[
-            ("GET", |_| Ok(Route::ListOrders)),
-            ("POST", |_| Ok(Route::CreateOrder)),
+            ("GET", |_| Ok(Orders::List.into())),
+            ("POST", |_| Ok(Orders::Create.into())),
         ],
     },
     Entry {
         template: "/order/{id}",
-        group: Group::Orders,
-        methods: &[("GET", |p| Ok(Route::GetOrder(OrderId::parse(p[0])?)))],
+        methods: &[("GET", |p| Ok(Orders::Get(OrderId::parse(p[0])?).into()))],
     },
     Entry {
         template: "/payment/order/{order_id}",
-        group: Group::Payments,
-        methods: &[("GET", |p| Ok(Route::GetPayment(OrderId::parse(p[0])?)))],
+        methods: &[("GET", |p| Ok(Payments::Get(OrderId::parse(p[0])?).into()))],
     },
     Entry {
         template: "/payment/initiate",
-        group: Group::Payments,
-        methods: &[("POST", |_| Ok(Route::InitiatePayment))],
+        methods: &[("POST", |_| Ok(Payments::Initiate.into()))],
     },
     Entry {
         template: "/payment/webhook",
-        group: Group::Payments,
-        methods: &[("POST", |_| Ok(Route::PaymentWebhook))],
+        methods: &[("POST", |_| Ok(Payments::Webhook.into()))],
     },
 ];
 
@@ -238,35 +266,11 @@ impl Route {
             .map(|e| e.template)
     }
 
-    pub fn group(&self) -> Group {
-        match self {
-            Route::Health | Route::Ready | Route::OpenApi => Group::Operations,
-            Route::ListProducts
-            | Route::CreateProduct
-            | Route::GetProduct(_)
-            | Route::UpdateProduct(_)
-            | Route::DeleteProduct(_) => Group::Products,
-            Route::Register
-            | Route::Login
-            | Route::Refresh
-            | Route::Logout
-            | Route::Me
-            | Route::OAuthStart(_)
-            | Route::OAuthCallback(_) => Group::Accounts,
-            Route::CreateOrder | Route::ListOrders | Route::GetOrder(_) => Group::Orders,
-            Route::GetPayment(_) | Route::InitiatePayment | Route::PaymentWebhook => {
-                Group::Payments
-            }
-        }
-    }
-
-    /// Every `(method, template, group)` of the table, for tests and docs.
-    pub fn all() -> impl Iterator<Item = (&'static str, &'static str, Group)> {
-        TABLE.iter().flat_map(|e| {
-            e.methods
-                .iter()
-                .map(move |(m, _)| (*m, e.template, e.group))
-        })
+    /// Every `(method, template)` of the table, for tests and docs.
+    pub fn all() -> impl Iterator<Item = (&'static str, &'static str)> {
+        TABLE
+            .iter()
+            .flat_map(|e| e.methods.iter().map(move |(m, _)| (*m, e.template)))
     }
 }
 
@@ -281,11 +285,17 @@ mod tests {
     #[test]
     fn parses_typed_parameters() {
         let id = ProductId::parse("42").unwrap();
-        assert_eq!(route("GET", "/product/42"), Ok(Route::GetProduct(id)));
-        assert_eq!(route("PUT", "/product/42/"), Ok(Route::UpdateProduct(id)));
-        assert_eq!(route("DELETE", "/product/42"), Ok(Route::DeleteProduct(id)));
-        assert_eq!(route("GET", "/product"), Ok(Route::ListProducts));
-        assert_eq!(route("GET", "/health/ready"), Ok(Route::Ready));
+        assert_eq!(route("GET", "/product/42"), Ok(Products::Get(id).into()));
+        assert_eq!(
+            route("PUT", "/product/42/"),
+            Ok(Products::Update(id).into())
+        );
+        assert_eq!(
+            route("DELETE", "/product/42"),
+            Ok(Products::Delete(id).into())
+        );
+        assert_eq!(route("GET", "/product"), Ok(Products::List.into()));
+        assert_eq!(route("GET", "/health/ready"), Ok(Operations::Ready.into()));
     }
 
     #[test]
@@ -330,15 +340,25 @@ mod tests {
     }
 
     #[test]
-    fn every_row_parses_to_a_route_of_its_group() {
-        for (method, template, group) in Route::all() {
+    fn every_row_parses_to_its_own_template() {
+        for (method, template) in Route::all() {
             let path = template
                 .replace("{id}", "1")
                 .replace("{order_id}", "1")
                 .replace("{provider}", "github");
             let m = Route::parse(method, &path).unwrap();
-            assert_eq!(m.template, template);
-            assert_eq!(m.route.group(), group, "{method} {template}");
+            assert_eq!(m.template, template, "{method} {template}");
         }
+    }
+
+    #[test]
+    fn a_group_takes_only_its_own_routes() {
+        let order = Route::parse("GET", "/order/1").unwrap().route;
+        assert_eq!(
+            Orders::of(order),
+            Some(Orders::Get(OrderId::new(1).unwrap()))
+        );
+        assert_eq!(Payments::of(order), None);
+        assert_eq!(Operations::of(order), None);
     }
 }

@@ -1,0 +1,19 @@
+//! The integration tests as one binary (one link of wasmtime, the relay and
+//! rdkafka instead of one per file): each module is what was a test file.
+//! `cargo test -p integration --test api <module>::` runs one of them.
+
+mod accounts_http;
+mod catalog_component;
+mod catalog_http;
+mod deploy_manifests;
+mod gateway_http;
+mod host_fidelity;
+mod oauth_http;
+mod order_sql;
+mod orders_http;
+mod redis_trigger;
+mod route_budgets;
+mod saga_http;
+mod status_rules_sql;
+mod storefront_browser;
+mod storefront_http;
