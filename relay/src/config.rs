@@ -65,12 +65,11 @@ pub struct Config {
     /// Re-publish an event its consumer has not acknowledged after this many seconds (doubling per attempt).
     #[arg(long, env = "RELAY_REDELIVER_AFTER_SECS", default_value_t = 30)]
     pub redeliver_after_secs: u64,
-    /// Longest wait between re-publications, in seconds.
+    /// Longest wait between re-publications, in seconds: an event nobody
+    /// acknowledges is re-published this often for as long as it stays so
+    /// (never given up; its age is `relay_oldest_unacknowledged_seconds`).
     #[arg(long, env = "RELAY_REDELIVER_MAX_DELAY_SECS", default_value_t = 600)]
     pub redeliver_max_delay_secs: u64,
-    /// Re-publications before giving up on an event (the row is kept, marked).
-    #[arg(long, env = "RELAY_REDELIVER_MAX_ATTEMPTS", default_value_t = 8)]
-    pub redeliver_max_attempts: i32,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "RELAY_HTTP_ADDR", default_value = "127.0.0.1:9464")]
     pub http_addr: String,

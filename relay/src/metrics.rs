@@ -2,6 +2,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
@@ -11,14 +12,33 @@ pub struct Metrics {
     pub skipped: Counter,
     pub reconciled: Counter,
     pub redelivered: Counter,
-    pub gave_up: Counter,
     pub errors: Counter,
     pub backlog: Gauge,
     pub oldest_unrelayed_secs: Gauge,
+    /// Events no consumer acknowledged yet, by `type`.
+    pub unacknowledged: Family<Vec<(String, String)>, Gauge>,
+    /// Age of the oldest of them: what an operator alerts on.
+    pub oldest_unacknowledged_secs: Gauge,
     pub leader: Gauge,
 }
 
 impl Metrics {
+    /// Sets the unacknowledged gauges from `(type, count, oldest age)` rows;
+    /// a type with none left reads 0, never its last count.
+    pub fn set_unacknowledged(&self, rows: &[(String, i64, f64)]) {
+        for event_type in crate::event::EVENT_TYPES {
+            let count = rows
+                .iter()
+                .find(|(t, _, _)| t == event_type)
+                .map_or(0, |(_, n, _)| *n);
+            self.unacknowledged
+                .get_or_create(&vec![("type".to_string(), event_type.to_string())])
+                .set(count);
+        }
+        let oldest = rows.iter().map(|(_, _, age)| *age).fold(0.0, f64::max);
+        self.oldest_unacknowledged_secs.set(oldest as i64);
+    }
+
     pub fn render(&self) -> String {
         let mut registry = Registry::with_prefix("relay");
         registry.register(
@@ -42,11 +62,6 @@ impl Metrics {
             self.redelivered.clone(),
         );
         registry.register(
-            "gave_up",
-            "Events whose consumer never acknowledged them",
-            self.gave_up.clone(),
-        );
-        registry.register(
             "errors",
             "Errors talking to Postgres, Kafka or Redis",
             self.errors.clone(),
@@ -60,6 +75,16 @@ impl Metrics {
             "oldest_unrelayed_seconds",
             "Age of the oldest row not relayed yet",
             self.oldest_unrelayed_secs.clone(),
+        );
+        registry.register(
+            "unacknowledged",
+            "Events no consumer acknowledged yet, by type (re-published until they are)",
+            self.unacknowledged.clone(),
+        );
+        registry.register(
+            "oldest_unacknowledged_seconds",
+            "Age of the oldest event no consumer acknowledged yet",
+            self.oldest_unacknowledged_secs.clone(),
         );
         registry.register(
             "leader",
@@ -80,13 +105,14 @@ mod tests {
     fn every_metric_is_exported_under_its_documented_name() {
         let m = Metrics::default();
         m.reconciled.inc_by(3);
+        m.set_unacknowledged(&[("payment.updated".to_string(), 4, 90.5)]);
         let text = m.render();
         for name in [
             "relay_produced_total",
             "relay_skipped_total",
             "relay_reconciled_total",
             "relay_redelivered_total",
-            "relay_gave_up_total",
+            "relay_oldest_unacknowledged_seconds",
             "relay_errors_total",
             "relay_backlog",
             "relay_oldest_unrelayed_seconds",
@@ -99,5 +125,17 @@ mod tests {
             );
         }
         assert!(text.contains("relay_reconciled_total 3"), "{text}");
+        assert!(
+            text.contains(r#"relay_unacknowledged{type="payment.updated"} 4"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"relay_unacknowledged{type="order.created"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("relay_oldest_unacknowledged_seconds 90"),
+            "{text}"
+        );
     }
 }

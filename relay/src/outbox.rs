@@ -80,6 +80,24 @@ pub async fn backlog(db: &Client) -> Result<(i64, f64), tokio_postgres::Error> {
     Ok((row.get(0), row.get(1)))
 }
 
+/// Events no consumer acknowledged yet, per type: (type, count, age in
+/// seconds of the oldest). Walks the unconsumed partial index (V1).
+pub async fn unacknowledged(db: &Client) -> Result<Vec<(String, i64, f64)>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT event_type, count(*), \
+             EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - min(created_at))::float8 \
+             FROM outbox WHERE consumed_at IS NULL AND gave_up_at IS NULL \
+             AND relay_error IS NULL GROUP BY event_type",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
 /// Up to `limit` events nobody acknowledged that are due for (re)publication:
 /// never re-published and older than `first_after_secs`, or past their
 /// `next_attempt_at`. Each half walks its own partial index (V6).
@@ -129,14 +147,6 @@ pub async fn mark_published(
          next_attempt_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $2) \
          WHERE id = $1",
         &[&id, &next_after_secs],
-    )
-    .await
-}
-
-pub async fn mark_gave_up(db: &Client, id: i64) -> Result<u64, tokio_postgres::Error> {
-    db.execute(
-        "UPDATE outbox SET gave_up_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
-        &[&id],
     )
     .await
 }

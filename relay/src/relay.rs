@@ -343,21 +343,13 @@ impl Relay {
     }
 
     /// Re-publishes to Redis what no consumer acknowledged in time, with
-    /// doubling delays, and gives up (loudly, the row kept) after the bound.
+    /// doubling delays up to the cap, for as long as it stays unacknowledged:
+    /// a consumer down for hours still gets every event when it is back (the
+    /// bound is an alert on the events' age, never a stop).
     async fn redeliver(&mut self, db: &Client) -> anyhow::Result<()> {
         let base = self.cfg.redeliver_after();
         let due = outbox::due_for_redelivery(db, base.as_secs_f64(), REDELIVERY_BATCH).await?;
         for event in due {
-            if event.attempts >= self.cfg.redeliver_max_attempts {
-                outbox::mark_gave_up(db, event.id).await?;
-                self.metrics.gave_up.inc();
-                tracing::error!(
-                    id = event.id,
-                    attempts = event.attempts,
-                    "giving up: no consumer acknowledged this event"
-                );
-                continue;
-            }
             match self.publish(&event.event_type, &event.payload).await {
                 Ok(()) => {
                     let attempts = event.attempts.max(0) as u32 + 1;
@@ -396,6 +388,8 @@ impl Relay {
         let (count, oldest) = outbox::backlog(db).await?;
         self.metrics.backlog.set(count);
         self.metrics.oldest_unrelayed_secs.set(oldest as i64);
+        let unacknowledged = outbox::unacknowledged(db).await?;
+        self.metrics.set_unacknowledged(&unacknowledged);
         Ok(())
     }
 }

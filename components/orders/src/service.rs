@@ -145,7 +145,7 @@ pub fn apply_payment_event(event: &Event) -> Result<(), ServiceError> {
     let (user_id, released): (i64, &[CachedProduct]) = match &consumed {
         Consumed::Released { user_id, products } => (*user_id, products),
         Consumed::Updated { user_id } => (*user_id, &[]),
-        Consumed::Unchanged | Consumed::Duplicate | Consumed::Ignored => {
+        Consumed::Unchanged | Consumed::Duplicate | Consumed::Ignored | Consumed::UnknownEvent => {
             log_applied(&parsed, &consumed, 0);
             return Ok(());
         }
@@ -167,9 +167,16 @@ pub fn apply_payment_event(event: &Event) -> Result<(), ServiceError> {
 }
 
 fn log_applied(parsed: &SagaEvent, consumed: &Consumed, released_products: usize) {
+    // A message whose event the outbox does not hold is forged or stray:
+    // nothing changed, and it is worth a look.
+    let unknown = matches!(consumed, Consumed::UnknownEvent);
     component_support::log::line(&Applied {
-        level: "info",
-        msg: "payment.updated applied",
+        level: if unknown { "warn" } else { "info" },
+        msg: if unknown {
+            "payment.updated ignored: the outbox holds no such event"
+        } else {
+            "payment.updated applied"
+        },
         event_id: &parsed.event_id,
         order_id: parsed.order_id.get(),
         outcome: consumed.as_str(),

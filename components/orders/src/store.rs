@@ -234,6 +234,9 @@ pub enum Consumed {
     Duplicate,
     /// A payment status that does not move an order.
     Ignored,
+    /// The outbox holds no `payment.updated` of this order with this id: a
+    /// forged or stray message, which changed nothing (V11).
+    UnknownEvent,
 }
 
 impl Consumed {
@@ -244,6 +247,7 @@ impl Consumed {
             Consumed::Unchanged => "unchanged",
             Consumed::Duplicate => "duplicate",
             Consumed::Ignored => "ignored",
+            Consumed::UnknownEvent => "unknown_event",
         }
     }
 }
@@ -278,6 +282,7 @@ pub fn consume_payment_updated(
         "unchanged" => Ok(Consumed::Unchanged),
         "duplicate" => Ok(Consumed::Duplicate),
         "ignored" => Ok(Consumed::Ignored),
+        "unknown_event" => Ok(Consumed::UnknownEvent),
         other => Err(ServiceError::internal(format!(
             "consume_payment_updated outcome {other}"
         ))),

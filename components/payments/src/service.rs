@@ -115,9 +115,16 @@ pub fn create_pending_payment(event: &Event) -> Result<(), ServiceError> {
         return Err(ServiceError::invalid("not an order.created event"));
     }
     let outcome = store::consume_order_created(&db()?, &parsed.event_id, parsed.order_id)?;
+    // A message whose event the outbox does not hold is forged or stray:
+    // nothing changed, and it is worth a look.
+    let unknown = outcome == store::PendingPayment::UnknownEvent;
     component_support::log::line(&Consumed {
-        level: "info",
-        msg: "order.created applied",
+        level: if unknown { "warn" } else { "info" },
+        msg: if unknown {
+            "order.created ignored: the outbox holds no such event"
+        } else {
+            "order.created applied"
+        },
         event_id: &parsed.event_id,
         order_id: parsed.order_id.get(),
         outcome: outcome.as_str(),

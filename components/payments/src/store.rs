@@ -301,6 +301,9 @@ pub enum PendingPayment {
     Duplicate,
     /// The order is no longer pending.
     NotPayable,
+    /// The outbox holds no `order.created` of this order with this id: a
+    /// forged or stray message, which changed nothing (V11).
+    UnknownEvent,
 }
 
 impl PendingPayment {
@@ -310,6 +313,7 @@ impl PendingPayment {
             PendingPayment::Existed => "existed",
             PendingPayment::Duplicate => "duplicate",
             PendingPayment::NotPayable => "not_payable",
+            PendingPayment::UnknownEvent => "unknown_event",
         }
     }
 }
@@ -336,6 +340,7 @@ pub fn consume_order_created(
         "existed" => Ok(PendingPayment::Existed),
         "duplicate" => Ok(PendingPayment::Duplicate),
         "not_payable" => Ok(PendingPayment::NotPayable),
+        "unknown_event" => Ok(PendingPayment::UnknownEvent),
         other => Err(ServiceError::internal(format!(
             "consume_order_created outcome {other}"
         ))),

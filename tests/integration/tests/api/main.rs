@@ -14,6 +14,7 @@ mod orders_http;
 mod redis_trigger;
 mod route_budgets;
 mod saga_http;
+mod saga_sql;
 mod status_rules_sql;
 mod storefront_browser;
 mod storefront_http;

@@ -27,7 +27,7 @@ const ORDER_STATUSES: [OrderStatus; 5] = [
 ];
 
 /// A database with one buyer and one product with plenty of stock.
-async fn setup() -> (TestDatabase, Client, i64, i64) {
+pub async fn setup() -> (TestDatabase, Client, i64, i64) {
     let db = TestDatabase::create().await;
     let client = db.client().await;
     let user: i64 = client
@@ -50,7 +50,7 @@ async fn setup() -> (TestDatabase, Client, i64, i64) {
 }
 
 /// A new pending order of two units, through `create_order`.
-async fn order(db: &Client, user: i64, product: i64) -> i64 {
+pub async fn order(db: &Client, user: i64, product: i64) -> i64 {
     db.query_one(
         "SELECT order_id FROM create_order($1, ARRAY[$2::bigint], ARRAY[2], NULL, $3)",
         &[&user, &product, &format!("{product}x2")],
@@ -60,7 +60,21 @@ async fn order(db: &Client, user: i64, product: i64) -> i64 {
     .get(0)
 }
 
-async fn stock(db: &Client, product: i64) -> i32 {
+/// A `payment.updated` of `order` in the outbox, as `apply_payment_notification`
+/// writes it: the consumer takes the status from here, not from the message.
+pub async fn payment_updated(db: &Client, order: i64, status: PaymentStatus) -> String {
+    db.query_one(
+        "INSERT INTO outbox (event_id, event_type, aggregate_id, payload) \
+         VALUES (gen_random_uuid(), 'payment.updated', $1, jsonb_build_object('status', $2::text)) \
+         RETURNING event_id::text",
+        &[&order, &status.as_str()],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+pub async fn stock(db: &Client, product: i64) -> i32 {
     db.query_one("SELECT stock FROM products WHERE id = $1", &[&product])
         .await
         .unwrap()
@@ -130,11 +144,11 @@ async fn a_payment_event_moves_an_order_and_its_stock_as_the_rules_say() {
                 .await
                 .unwrap();
             let before = stock(&client, product).await;
+            let event = payment_updated(&client, order, payment).await;
             let outcome: String = client
                 .query_one(
-                    "SELECT outcome FROM consume_payment_updated(gen_random_uuid(), $1, $2) \
-                     LIMIT 1",
-                    &[&order, &payment.as_str()],
+                    "SELECT outcome FROM consume_payment_updated($1::text::uuid, $2, 'x') LIMIT 1",
+                    &[&event, &order],
                 )
                 .await
                 .unwrap()
