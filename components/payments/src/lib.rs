@@ -2,6 +2,7 @@
 //! `shop:platform/payments` and is composed into `payments-api` (the routes
 //! and Midtrans's webhook) and `order-created-worker` (the saga) by Spin.
 
+mod initiate;
 mod midtrans;
 mod notification;
 mod service;
@@ -30,7 +31,7 @@ impl Guest for Payments {
             request.customer_name,
             request.customer_email,
         )?;
-        Ok(service::initiate(user_id, &request)?)
+        Ok(initiate::initiate(user_id, &request)?)
     }
 
     fn handle_notification(body: Vec<u8>) -> Result<NotificationOutcome, Error> {

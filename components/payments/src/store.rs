@@ -152,7 +152,8 @@ pub fn save_token(
         "WITH saved AS ( \
            UPDATE payment_attempts SET snap_token = $2, redirect_url = $3, \
              updated_at = now() AT TIME ZONE 'UTC' \
-           WHERE id = $1 AND snap_token IS NULL RETURNING payment_id, snap_token, redirect_url), \
+           WHERE id = $1 AND snap_token IS NULL AND expires_at > now() AT TIME ZONE 'UTC' \
+           RETURNING payment_id, snap_token, redirect_url), \
          current AS ( \
            UPDATE payments p SET gateway_token = s.snap_token, gateway_redirect_url = s.redirect_url, \
              updated_at = now() AT TIME ZONE 'UTC' FROM saved s WHERE p.id = s.payment_id) \
@@ -170,6 +171,19 @@ pub fn save_token(
         return Ok(None);
     };
     Ok(db::opt_text(row, 0)?.zip(db::opt_text(row, 1)?))
+}
+
+/// Closes an attempt Snap never gave us a token for (its reply was lost):
+/// it expires now, so the next `open_attempt` opens the next attempt, and a
+/// late `save_token` for it saves nothing.
+pub fn close_attempt(db: &Db, attempt_id: i64) -> Result<(), ServiceError> {
+    db.execute(
+        "UPDATE payment_attempts SET expires_at = now() AT TIME ZONE 'UTC', \
+         updated_at = now() AT TIME ZONE 'UTC' \
+         WHERE id = $1 AND snap_token IS NULL AND expires_at > now() AT TIME ZONE 'UTC'",
+        &[ParameterValue::Int64(attempt_id)],
+    )?;
+    Ok(())
 }
 
 /// The amount of the payment an attempt's gateway order id belongs to.

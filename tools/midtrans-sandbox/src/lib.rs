@@ -137,6 +137,11 @@ struct State {
     /// Snap token → order id.
     tokens: HashMap<String, String>,
     notifications: Vec<(String, u16)>,
+    /// Snap creations whose reply is lost (answered 504 after the
+    /// transaction was recorded), counted down.
+    lose_replies: usize,
+    /// How long Snap's creations take to answer (after recording).
+    snap_delay: Duration,
 }
 
 struct Shared {
@@ -254,6 +259,20 @@ impl Sandbox {
             .unwrap_or_else(|| panic!("no transaction {gateway_order_id}"));
     }
 
+    /// The next `n` Snap creations record their transaction and then lose
+    /// their reply (a 504 from a proxy that timed out): the caller does not
+    /// get the token, and Midtrans holds the order id.
+    pub fn lose_next_snap_replies(&self, n: usize) {
+        self.shared.state.lock().unwrap().lose_replies = n;
+    }
+
+    /// Snap creations answer `delay` after recording the transaction (a
+    /// second call meanwhile sees the order id taken): widens the window of
+    /// a double-clicked Pay.
+    pub fn delay_snap_replies(&self, delay: Duration) {
+        self.shared.state.lock().unwrap().snap_delay = delay;
+    }
+
     /// One entry per delivery attempt (retries included): the order id and
     /// the webhook's HTTP status, 0 when it could not be reached.
     pub fn notifications_sent(&self) -> Vec<(String, u16)> {
@@ -284,7 +303,29 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
         .unwrap_or_default();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
-        ("POST", ["snap", "v1", "transactions"]) => api::create(&shared, &headers, &body),
+        ("POST", ["snap", "v1", "transactions"]) => {
+            let created = api::create(&shared, &headers, &body);
+            let (lose, delay) = {
+                let mut state = shared.state.lock().unwrap();
+                let lose = created.status().is_success() && state.lose_replies > 0;
+                if lose {
+                    state.lose_replies -= 1;
+                }
+                (lose, state.snap_delay)
+            };
+            tokio::time::sleep(delay).await;
+            if lose {
+                return reply(
+                    504,
+                    &MidtransErrors {
+                        status_code: Some("504".into()),
+                        status_message: Some("Gateway timeout".into()),
+                        ..MidtransErrors::default()
+                    },
+                );
+            }
+            created
+        }
         ("GET", ["v2", order_id, "status"]) => api::status(&shared, &headers, order_id),
         ("POST", ["simulate", order_id]) => api::simulate(&shared, order_id, &body).await,
         ("GET", ["snap", "v4", "redirection", token]) => page::show(&shared, token),

@@ -621,3 +621,84 @@ async fn initiate_refuses_bad_input_and_reports_midtrans_failures() {
     down.env.assert_clean();
     off.env.assert_clean();
 }
+
+/// Initiate never gets stuck: a Snap reply lost after Midtrans created the
+/// transaction left the attempt without a token, and every later Pay asked
+/// again under the same order id, which Midtrans refuses ("already used")
+/// — a 502 until the attempt expired. Now the orphan is closed and the next
+/// attempt opened in the same call; and a double-clicked Pay, whose second
+/// click meets the first's order id, waits for the first's token instead of
+/// failing.
+#[tokio::test]
+async fn a_lost_snap_reply_or_a_double_click_never_makes_an_order_unpayable() {
+    let shop = Shop::start().await;
+    let (_, token) = shop.env.customer_account("Hana").await;
+    let p = shop.env.products(&[("Kopi", 25_000, 10)]).await;
+    let body = |order: i64| {
+        Some(
+            json!({"order_id": order, "customer_name": "Hana", "customer_email": "hana@example.com"}),
+        )
+    };
+
+    // The reply is lost: the shopper sees "try again" (503), Midtrans holds
+    // attempt 1's order id.
+    let order = shop.order(&token, &[(p[0], 1)]).await;
+    shop.midtrans.lose_next_snap_replies(1);
+    let lost = shop
+        .env
+        .call("POST", "/payment/initiate", Some(&token), body(order))
+        .await;
+    assert_eq!(lost.status, 503, "{:?}", lost.json);
+    assert_eq!(shop.midtrans.transactions(), 1);
+    // Pay again: attempt 1 is closed, attempt 2 gets its token.
+    let (gateway_id, snap_token, _) = shop.initiate(&token, order).await;
+    assert!(
+        gateway_id.starts_with(&format!("order-{order}-2-")),
+        "{gateway_id}"
+    );
+    assert_eq!(shop.midtrans.transactions(), 2);
+    let attempts = shop
+        .count(&format!(
+            "SELECT count(*) FROM payment_attempts a JOIN payments p ON p.id = a.payment_id \
+             WHERE p.order_id = {order} AND a.snap_token IS NULL \
+             AND a.expires_at <= now() AT TIME ZONE 'UTC'"
+        ))
+        .await;
+    assert_eq!(attempts, 1, "attempt 1 closed without a token");
+    assert_eq!(
+        shop.initiate(&token, order).await.1,
+        snap_token,
+        "then reused"
+    );
+    shop.simulate(&gateway_id, "settlement", Some("accept"))
+        .await;
+    shop.wait_for_order(&token, order, "paid").await;
+
+    // Double clicks, with Snap slow enough that the second click always
+    // meets the first's order id before its token is saved.
+    shop.midtrans
+        .delay_snap_replies(std::time::Duration::from_millis(300));
+    for _ in 0..3 {
+        let order = shop.order(&token, &[(p[0], 1)]).await;
+        let clicks = (0..2).map(|_| {
+            shop.env
+                .call("POST", "/payment/initiate", Some(&token), body(order))
+        });
+        let replies = futures::future::join_all(clicks).await;
+        for r in &replies {
+            assert_eq!(r.status, 200, "{:?}", r.json);
+        }
+        assert_eq!(
+            replies[0].json["gateway_token"], replies[1].json["gateway_token"],
+            "both clicks get the one token"
+        );
+        let attempts = shop
+            .count(&format!(
+                "SELECT count(*) FROM payment_attempts a JOIN payments p ON p.id = a.payment_id \
+                 WHERE p.order_id = {order}"
+            ))
+            .await;
+        assert_eq!(attempts, 1, "a double click opens no second attempt");
+    }
+    shop.env.assert_clean();
+}
