@@ -111,18 +111,23 @@ fn verify(db: &Db, body: &[u8]) -> Result<Verified, Refusal> {
     if confirmed.gross_amount.as_deref().and_then(parse_amount) != Some(amount) {
         return Err(refuse(Verdict::AmountMismatch, amount_mismatch()));
     }
+    let mut confirmed = confirmed;
+    // Midtrans sends `"fraud_status": ""` for methods without a fraud check:
+    // none, once, here (the mapping and the stored row both read it).
+    confirmed.fraud_status.take_if(|f| f.is_empty());
     let transaction_status = confirmed.transaction_status.as_deref().unwrap_or("");
-    let fraud = confirmed.fraud_status.as_deref().filter(|f| !f.is_empty());
-    Ok(match midtrans_status(transaction_status, fraud) {
-        Some(next) => Verified::Move {
-            gateway_order_id: n.order_id,
-            next,
-            confirmed: Box::new(confirmed),
+    Ok(
+        match midtrans_status(transaction_status, confirmed.fraud_status.as_deref()) {
+            Some(next) => Verified::Move {
+                gateway_order_id: n.order_id,
+                next,
+                confirmed: Box::new(confirmed),
+            },
+            None => Verified::Ignore {
+                gateway_order_id: n.order_id,
+            },
         },
-        None => Verified::Ignore {
-            gateway_order_id: n.order_id,
-        },
-    })
+    )
 }
 
 fn apply(
@@ -139,7 +144,7 @@ fn apply(
             gateway_order_id,
             next_status: next.as_str(),
             transaction_status: confirmed.transaction_status.as_deref().unwrap_or(""),
-            fraud_status: confirmed.fraud_status.as_deref().filter(|f| !f.is_empty()),
+            fraud_status: confirmed.fraud_status.as_deref(),
             transaction_id: confirmed.transaction_id.as_deref(),
             payment_type: confirmed.payment_type.as_deref(),
             channel: va.map(|v| v.bank.as_str()),
