@@ -70,6 +70,20 @@ pub struct Config {
     /// (never given up; its age is `relay_oldest_unacknowledged_seconds`).
     #[arg(long, env = "RELAY_REDELIVER_MAX_DELAY_SECS", default_value_t = 600)]
     pub redeliver_max_delay_secs: u64,
+    /// Every this many seconds the leader publishes `maintenance.tick` on
+    /// Redis (the maintenance worker's cue: expiry, reconciliation) and
+    /// prunes what the retention policy no longer keeps; 0 turns both off.
+    #[arg(long, env = "RELAY_MAINTENANCE_EVERY_SECS", default_value_t = 30)]
+    pub maintenance_every_secs: u64,
+    /// Rows per table one prune deletes at most (`prune_retained`, V12);
+    /// 0 turns pruning off (the ticks go on).
+    #[arg(
+        long,
+        env = "RELAY_PRUNE_BATCH",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(i32).range(0..)
+    )]
+    pub prune_batch: i32,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "RELAY_HTTP_ADDR", default_value = "127.0.0.1:9464")]
     pub http_addr: String,
@@ -91,6 +105,11 @@ impl Config {
 
     pub fn redeliver_cap(&self) -> Duration {
         Duration::from_secs(self.redeliver_max_delay_secs)
+    }
+
+    /// How often the leader ticks and prunes; `None` when that is off.
+    pub fn maintenance_every(&self) -> Option<Duration> {
+        (self.maintenance_every_secs > 0).then(|| Duration::from_secs(self.maintenance_every_secs))
     }
 }
 
@@ -122,5 +141,19 @@ mod tests {
                 "{off:?}"
             );
         }
+    }
+
+    #[test]
+    fn maintenance_ticks_every_30_seconds_unless_turned_off() {
+        let cfg = parse(&[]);
+        assert_eq!(cfg.maintenance_every(), Some(Duration::from_secs(30)));
+        assert_eq!(cfg.prune_batch, 1000);
+        let cfg = parse(&["--maintenance-every-secs", "0", "--prune-batch", "0"]);
+        assert_eq!(cfg.maintenance_every(), None);
+        assert_eq!(cfg.prune_batch, 0);
+        assert!(
+            Config::try_parse_from(["relay", "--database-url", "x", "--prune-batch", "-1"])
+                .is_err()
+        );
     }
 }

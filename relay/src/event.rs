@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 /// The event types and the Kafka topics / Redis channels of the same names.
-pub const EVENT_TYPES: &[&str] = &["order.created", "payment.updated"];
+pub const EVENT_TYPES: &[&str] = &[
+    "order.created",
+    "payment.updated",
+    "payment.refund_required",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadRow {

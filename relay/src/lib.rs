@@ -6,6 +6,7 @@ pub mod config;
 pub mod event;
 pub mod http;
 pub mod kafka;
+pub mod maintenance;
 pub mod metrics;
 pub mod outbox;
 pub mod relay;

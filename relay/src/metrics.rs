@@ -20,6 +20,12 @@ pub struct Metrics {
     /// Age of the oldest of them: what an operator alerts on.
     pub oldest_unacknowledged_secs: Gauge,
     pub leader: Gauge,
+    /// `maintenance.tick` messages published.
+    pub maintenance_ticks: Counter,
+    /// Unix time of the last one: its age is the maintenance's alert.
+    pub maintenance_last_tick: Gauge,
+    /// Rows the retention policy pruned, by `table`.
+    pub pruned: Family<Vec<(String, String)>, Counter>,
 }
 
 impl Metrics {
@@ -37,6 +43,16 @@ impl Metrics {
         }
         let oldest = rows.iter().map(|(_, _, age)| *age).fold(0.0, f64::max);
         self.oldest_unacknowledged_secs.set(oldest as i64);
+    }
+
+    /// Counts one prune's `(table, rows)`; a table that lost none is still
+    /// exported (at its total so far).
+    pub fn add_pruned(&self, rows: &[(String, i64)]) {
+        for (table, n) in rows {
+            self.pruned
+                .get_or_create(&vec![("table".to_string(), table.clone())])
+                .inc_by((*n).max(0) as u64);
+        }
     }
 
     pub fn render(&self) -> String {
@@ -91,6 +107,21 @@ impl Metrics {
             "1 while this replica holds the relay lock",
             self.leader.clone(),
         );
+        registry.register(
+            "maintenance_ticks",
+            "maintenance.tick messages published on Redis (the maintenance worker's cue)",
+            self.maintenance_ticks.clone(),
+        );
+        registry.register(
+            "maintenance_last_tick_timestamp_seconds",
+            "Unix time of the last maintenance.tick published",
+            self.maintenance_last_tick.clone(),
+        );
+        registry.register(
+            "pruned_rows",
+            "Rows deleted by the retention policy (prune_retained), by table",
+            self.pruned.clone(),
+        );
         let mut out = String::new();
         let _ = encode(&mut out, &registry);
         out
@@ -106,6 +137,13 @@ mod tests {
         let m = Metrics::default();
         m.reconciled.inc_by(3);
         m.set_unacknowledged(&[("payment.updated".to_string(), 4, 90.5)]);
+        m.maintenance_ticks.inc();
+        m.maintenance_last_tick.set(1_700_000_000);
+        m.add_pruned(&[
+            ("outbox".to_string(), 12),
+            ("refresh_tokens".to_string(), 0),
+        ]);
+        m.add_pruned(&[("outbox".to_string(), 3)]);
         let text = m.render();
         for name in [
             "relay_produced_total",
@@ -117,6 +155,8 @@ mod tests {
             "relay_backlog",
             "relay_oldest_unrelayed_seconds",
             "relay_leader",
+            "relay_maintenance_ticks_total",
+            "relay_maintenance_last_tick_timestamp_seconds",
         ] {
             assert!(
                 text.lines()
@@ -135,6 +175,18 @@ mod tests {
         );
         assert!(
             text.contains("relay_oldest_unacknowledged_seconds 90"),
+            "{text}"
+        );
+        assert!(
+            text.contains("relay_maintenance_last_tick_timestamp_seconds 1700000000"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"relay_pruned_rows_total{table="outbox"} 15"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"relay_pruned_rows_total{table="refresh_tokens"} 0"#),
             "{text}"
         );
     }

@@ -8,11 +8,15 @@
 //! consumer acknowledged. With Kafka off (`KAFKA_BROKERS` empty or `off`) that
 //! is all it does: no producer, no topics, `relayed_at` left alone — the rows
 //! go to Kafka once a relay runs with brokers configured.
+//!
+//! Every `--maintenance-every-secs` the leader also publishes
+//! `maintenance.tick` on Redis and prunes past the retention policy
+//! ([`maintenance`]).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, Producer};
@@ -23,7 +27,7 @@ use tokio_postgres::{Client, Connection, Socket};
 use crate::config::Config;
 use crate::event::{check, redelivery_delay};
 use crate::metrics::Metrics;
-use crate::{http, kafka, outbox, wake, waves};
+use crate::{http, kafka, maintenance, outbox, wake, waves};
 
 /// Runs the relay with `cfg` until `shutdown` completes: the probe and
 /// metrics server, the leader election and the relay loop. The batch in
@@ -158,7 +162,9 @@ impl Relay {
         self.mark_acknowledged(db).await?;
         // Another replica may have led (and died mid-batch) since we last did.
         self.topics_ready = false;
-        let mut last_redelivery = std::time::Instant::now() - Duration::from_secs(60);
+        let mut last_redelivery = Instant::now() - Duration::from_secs(60);
+        // A new leader ticks at once (its predecessor's schedule died with it).
+        let mut next_maintenance = self.cfg.maintenance_every().map(|_| Instant::now());
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -167,7 +173,13 @@ impl Relay {
             if last_redelivery.elapsed() >= Duration::from_secs(1) {
                 self.redeliver(db).await?;
                 self.update_backlog(db).await?;
-                last_redelivery = std::time::Instant::now();
+                last_redelivery = Instant::now();
+            }
+            if let (Some(due), Some(every)) = (next_maintenance, self.cfg.maintenance_every()) {
+                if Instant::now() >= due {
+                    self.maintain(db).await;
+                    next_maintenance = Some(Instant::now() + every);
+                }
             }
             if failed > 0 {
                 if sleep_or_stop(MAX_BACKOFF.min(self.cfg.poll() * 10), stop).await {
@@ -179,6 +191,7 @@ impl Relay {
                 tokio::select! {
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep(self.cfg.poll()) => {}
+                    _ = sleep_until(next_maintenance) => {}
                     _ = stop.changed() => return Ok(()),
                 }
             }
@@ -368,6 +381,54 @@ impl Relay {
         Ok(())
     }
 
+    /// One maintenance tick: `maintenance.tick` on Redis, then one bounded
+    /// prune. Neither ends the session when it fails: it is logged and
+    /// counted, and the next tick tries again (a Postgres that went away
+    /// ends the session at the next outbox read anyway).
+    async fn maintain(&mut self, db: &Client) {
+        let now = SystemTime::now();
+        match self
+            .publish(maintenance::TICK_CHANNEL, &maintenance::tick_payload(now))
+            .await
+        {
+            Ok(()) => {
+                self.metrics.maintenance_ticks.inc();
+                self.metrics
+                    .maintenance_last_tick
+                    .set(maintenance::unix_secs(now));
+            }
+            Err(e) => {
+                self.metrics.errors.inc();
+                self.redis = None;
+                tracing::warn!(error = %e, "Redis unavailable; maintenance tick not published");
+            }
+        }
+        if self.cfg.prune_batch == 0 {
+            return;
+        }
+        let needs_relay = self.cfg.kafka_brokers().is_some();
+        match maintenance::prune(db, self.cfg.prune_batch, needs_relay).await {
+            Ok(pruned) => {
+                self.metrics.add_pruned(&pruned);
+                let total: i64 = pruned.iter().map(|(_, n)| n).sum();
+                if total > 0 {
+                    let tables: serde_json::Map<String, serde_json::Value> = pruned
+                        .iter()
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(table, n)| (table.clone(), (*n).into()))
+                        .collect();
+                    let tables = serde_json::Value::Object(tables);
+                    tracing::info!(total, %tables, "pruned rows past retention");
+                }
+            }
+            Err(e) => {
+                self.metrics.errors.inc();
+                let error = format!("{:#}", anyhow::Error::from(e));
+                tracing::warn!(%error, "pruning failed; trying again at the next tick");
+            }
+        }
+    }
+
     async fn publish(&mut self, channel: &str, payload: &str) -> redis::RedisResult<()> {
         if self.redis.is_none() {
             let client = redis::Client::open(self.cfg.redis_url.as_str())?;
@@ -401,6 +462,14 @@ where
 {
     if let Err(e) = connection.await {
         tracing::warn!(error = %e, "Postgres connection ended");
+    }
+}
+
+/// Until `due`; never when there is none.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -103,6 +103,7 @@ pub const COMPONENTS: &[&str] = &[
     "payments-api",
     "order-created-worker",
     "payment-updated-worker",
+    "maintenance-worker",
     "storefront",
     "probe",
     "hello",

@@ -71,7 +71,8 @@ impl From<Initiated> for InitiatedBody {
     }
 }
 
-/// The webhook's answer: `{"status": "applied" | "already_applied"}`.
+/// The webhook's answer: `{"status": "applied" | "already_applied" |
+/// "refund_required"}`.
 #[derive(Serialize)]
 pub struct NotificationBody {
     status: &'static str,
@@ -83,7 +84,16 @@ impl From<NotificationOutcome> for NotificationBody {
             status: match o {
                 NotificationOutcome::Applied => "applied",
                 NotificationOutcome::AlreadyApplied => "already_applied",
+                NotificationOutcome::RefundRequired => "refund_required",
             },
         }
     }
+}
+
+/// `POST /order/{id}/cancel`: `{"order_id": 7, "status": "cancelled"}` —
+/// the payment's status; the order follows through the saga.
+#[derive(Serialize)]
+pub struct CancelledBody {
+    pub order_id: i64,
+    pub status: &'static str,
 }

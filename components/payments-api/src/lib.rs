@@ -1,6 +1,7 @@
 //! The payments route group: `/payment/order/{order_id}`,
-//! `/payment/initiate` and Midtrans's `/payment/webhook` over the payments
-//! service, which is composed into this component (and the saga worker).
+//! `/payment/initiate`, Midtrans's `/payment/webhook` and the customer's
+//! `/order/{id}/cancel` over the payments service, which is composed into
+//! this component (and the saga and maintenance workers).
 
 mod bodies;
 
@@ -11,7 +12,7 @@ use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::payment::InitiateRequest;
 use spin_sdk::http::IncomingRequest;
 
-use bodies::{InitiatedBody, NotificationBody, PaymentBody};
+use bodies::{CancelledBody, InitiatedBody, NotificationBody, PaymentBody};
 use shop::platform::payments;
 
 struct PaymentsApi;
@@ -34,6 +35,22 @@ impl Handler for PaymentsApi {
                     vec![rate_limit::per_user("payment-write", user.user_id)?],
                 )?;
                 initiate(req, user.user_id).await
+            }
+            Payments::CancelOrder(order) => {
+                let user = auth::authenticate(&req, ctx)?;
+                // A cancel may call Midtrans: limited like other writes.
+                rate_limit::take(
+                    ctx,
+                    vec![rate_limit::per_user("payment-write", user.user_id)?],
+                )?;
+                let status = payments::cancel_order(user.user_id, order.get())?;
+                Ok(Reply::json(
+                    200,
+                    &CancelledBody {
+                        order_id: order.get(),
+                        status: status.as_str(),
+                    },
+                ))
             }
             Payments::Webhook => {
                 // Authenticated by its signature, inside the service.

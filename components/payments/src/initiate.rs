@@ -88,6 +88,7 @@ fn ask_snap(
             customer_name: req.customer_name.as_str(),
             customer_email: req.customer_email.as_str(),
             finish_url: finish_url(req.order_id)?,
+            window_start: &unpaid.window_start,
         },
     )?;
     let created = match outcome {

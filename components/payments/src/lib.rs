@@ -3,6 +3,7 @@
 //! and Midtrans's webhook) and `order-created-worker` (the saga) by Spin.
 
 mod initiate;
+mod lifecycle;
 mod midtrans;
 mod notification;
 mod service;
@@ -11,9 +12,10 @@ mod store;
 
 component_support::bindings!("payments-service");
 
+use component_support::wit::types::PaymentStatus;
 use component_support::wit::types::{Error, Event};
 use exports::shop::platform::payments::{
-    Guest, InitiateRequest, Initiated, NotificationOutcome, Payment,
+    Guest, InitiateRequest, Initiated, NotificationOutcome, Payment, SweepReport,
 };
 use platform_core::order::OrderId;
 use platform_core::payment::InitiateRequest as Checked;
@@ -40,6 +42,15 @@ impl Guest for Payments {
 
     fn create_pending_payment(event: Event) -> Result<(), Error> {
         Ok(service::create_pending_payment(&event)?)
+    }
+
+    fn cancel_order(user_id: i64, order_id: i64) -> Result<PaymentStatus, Error> {
+        let status = lifecycle::cancel::cancel(user_id, OrderId::new(order_id)?)?;
+        Ok(status.into())
+    }
+
+    fn sweep(limit: u32) -> Result<SweepReport, Error> {
+        Ok(lifecycle::sweep::sweep(limit)?)
     }
 }
 

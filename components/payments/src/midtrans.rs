@@ -1,11 +1,11 @@
 //! Midtrans over Spin's outbound HTTP: Snap create-transaction and the Core
-//! API status check. Base URLs are variables (the local sandbox in dev and
+//! API's status check, expire and refund. Base URLs are variables (the local sandbox in dev and
 //! tests, Midtrans's sandbox or production otherwise); the server key is
 //! sent as Basic auth and never logged.
 
 use platform_core::midtrans::{
     basic_auth, Callbacks, CreateTransaction, CustomerDetails, Expiry, ItemDetails, MidtransErrors,
-    SnapCreated, TransactionDetails, TransactionStatus,
+    RefundRequest, SnapCreated, TransactionDetails, TransactionStatus,
 };
 use platform_core::payment::PAYMENT_WINDOW_HOURS;
 use platform_core::ServiceError;
@@ -27,6 +27,11 @@ pub struct SnapRequest<'a> {
     pub customer_email: &'a str,
     /// Where Snap's page sends the payer afterwards (`callbacks.finish`).
     pub finish_url: Option<String>,
+    /// When the attempt's window opened (`2026-12-06 10:00:00 +0000`): sent
+    /// as `expiry.start_time`, so Midtrans closes the transaction when the
+    /// database's `expires_at` says (without it Midtrans counts from the
+    /// charge, and a VA opened late stays payable past the order's expiry).
+    pub window_start: &'a str,
 }
 
 /// What Snap answered.
@@ -96,7 +101,11 @@ fn snap_body(req: &SnapRequest) -> CreateTransaction {
             first_name: Some(req.customer_name.to_string()),
             last_name: None,
         }),
-        expiry: Some(Expiry::hours(PAYMENT_WINDOW_HOURS)),
+        expiry: Some(Expiry::starting(
+            req.window_start,
+            PAYMENT_WINDOW_HOURS,
+            "hours",
+        )),
         item_details: Some(items.collect()),
         transaction_details: TransactionDetails {
             gross_amount: req.gross_amount,
@@ -158,6 +167,94 @@ pub fn status(
             Ok((s.status_code != "404" && status != 404).then_some(s))
         }
         500..=599 => Err(unavailable()),
+        _ => Err(refused(status, &bytes)),
+    }
+}
+
+/// What Midtrans did with an expire request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireOutcome {
+    /// The transaction can no longer be paid.
+    Expired,
+    /// Midtrans does not know it (never charged, or its Snap reply lost
+    /// before the payer saw it): nothing to close.
+    Unknown,
+    /// It is no longer pending (paid, failed or expired meanwhile): ask its
+    /// status.
+    NotPending,
+}
+
+/// `POST {api}/v2/{order_id}/expire`: a pending transaction can no longer be
+/// paid. Midtrans answers errors in the body's `status_code` (sometimes with
+/// HTTP 200), so both are read.
+pub fn expire(
+    api_base: &str,
+    server_key: &str,
+    gateway_order_id: &str,
+) -> Result<ExpireOutcome, ServiceError> {
+    let url = format!(
+        "{}/v2/{gateway_order_id}/expire",
+        api_base.trim_end_matches('/')
+    );
+    let (status, bytes) = call(Method::Post, &url, server_key, None)?;
+    if (500..=599).contains(&status) {
+        return Err(unavailable());
+    }
+    let code = serde_json::from_slice::<TransactionStatus>(&bytes)
+        .map(|s| s.status_code)
+        .unwrap_or_default();
+    match (status, code.as_str()) {
+        (200 | 201 | 407, "407" | "200") => Ok(ExpireOutcome::Expired),
+        (404, _) | (_, "404") => Ok(ExpireOutcome::Unknown),
+        (412, _) | (_, "412") => Ok(ExpireOutcome::NotPending),
+        _ => Err(refused(status, &bytes)),
+    }
+}
+
+/// What Midtrans did with a refund request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Accepted (now, or already under this refund key).
+    Accepted,
+    /// Midtrans will not refund it (not settled, or refunded otherwise):
+    /// the operator's to look at.
+    Refused,
+}
+
+/// `POST {api}/v2/{order_id}/refund`, the whole amount, under a refund key
+/// of the attempt (a repeated request is the same refund, never a second).
+pub fn refund(
+    api_base: &str,
+    server_key: &str,
+    gateway_order_id: &str,
+    amount: i64,
+) -> Result<RefundOutcome, ServiceError> {
+    let body = serde_json::to_vec(&RefundRequest {
+        amount,
+        reason: Some("paid after the order had ended".to_string()),
+        refund_key: format!("refund-{gateway_order_id}"),
+    })
+    .map_err(|e| ServiceError::internal(format!("refund request: {e}")))?;
+    let url = format!(
+        "{}/v2/{gateway_order_id}/refund",
+        api_base.trim_end_matches('/')
+    );
+    let (status, bytes) = call(Method::Post, &url, server_key, Some(body))?;
+    if (500..=599).contains(&status) {
+        return Err(unavailable());
+    }
+    let code = serde_json::from_slice::<TransactionStatus>(&bytes)
+        .map(|s| s.status_code)
+        .unwrap_or_default();
+    match (status, code.as_str()) {
+        (200 | 201, "200" | "201") => Ok(RefundOutcome::Accepted),
+        (400 | 404 | 412 | 413, _) | (_, "400" | "404" | "412" | "413") => {
+            component_support::log::warn(
+                "payment provider refused a refund",
+                &format!("{gateway_order_id}: HTTP {status}, status_code {code}"),
+            );
+            Ok(RefundOutcome::Refused)
+        }
         _ => Err(refused(status, &bytes)),
     }
 }

@@ -3,19 +3,18 @@
 //! all (the signature does not cover it): the status API says what happened.
 //! A refused notification is audited once, with its verdict.
 
-use component_support::cache::Cache;
 use component_support::config;
 use component_support::db::Db;
-use platform_core::event;
 use platform_core::midtrans::{parse_amount, Notification, TransactionStatus};
 use platform_core::payment::{midtrans_status, PaymentStatus};
 use platform_core::ServiceError;
 
 use crate::exports::shop::platform::payments::NotificationOutcome;
+use crate::lifecycle::{refund, Gateway};
 use crate::midtrans;
-use crate::service::{db, server_key};
+use crate::service::{db, publish_payment_updated, server_key};
 use crate::settings;
-use crate::store::{self, Confirmed, Effect, Verdict};
+use crate::store::{self, Confirmed, Effect, Source, Verdict};
 
 /// Why a notification is not applied.
 enum Refusal {
@@ -56,7 +55,20 @@ pub fn handle(body: &[u8]) -> Result<NotificationOutcome, ServiceError> {
             gateway_order_id,
             next,
             confirmed,
-        }) => apply(&db, &gateway_order_id, next, &confirmed, body),
+        }) => Ok(
+            match apply(
+                &db,
+                &gateway_order_id,
+                next,
+                &confirmed,
+                body,
+                Source::Webhook,
+            )? {
+                Applied::Moved => NotificationOutcome::Applied,
+                Applied::RefundRequired => NotificationOutcome::RefundRequired,
+                Applied::Unchanged => NotificationOutcome::AlreadyApplied,
+            },
+        ),
         Ok(Verified::Ignore { gateway_order_id }) => {
             store::audit(&db, Some(&gateway_order_id), body, Verdict::Unconfirmed)?;
             Ok(NotificationOutcome::AlreadyApplied)
@@ -130,13 +142,28 @@ fn verify(db: &Db, body: &[u8]) -> Result<Verified, Refusal> {
     )
 }
 
-fn apply(
+/// What applying a confirmed status did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// The payment moved (`payment.updated` written and published).
+    Moved,
+    /// Money for a payment that had already ended: the refund is asked for
+    /// now (and by each sweep until Midtrans answers).
+    RefundRequired,
+    /// Already at (or past) this status: audited, nothing else.
+    Unchanged,
+}
+
+/// Applies a status Midtrans confirmed, from a notification or the
+/// sweep's own status check: one path for both.
+pub(crate) fn apply(
     db: &Db,
     gateway_order_id: &str,
     next: PaymentStatus,
     confirmed: &TransactionStatus,
     body: &[u8],
-) -> Result<NotificationOutcome, ServiceError> {
+    source: Source,
+) -> Result<Applied, ServiceError> {
     let va = confirmed.va_numbers.first();
     let effect = store::apply(
         db,
@@ -151,20 +178,32 @@ fn apply(
             va_number: va.map(|v| v.va_number.as_str()),
         },
         body,
+        source,
     )?;
     match effect {
-        Effect::Moved { event } => {
-            let published = Cache::new(config::get(&settings::REDIS_URL)?)
-                .publish(event::PAYMENT_UPDATED, event.as_bytes());
-            if !published {
+        Effect::Moved { event, order_id } => {
+            publish_payment_updated(&event, order_id);
+            Ok(Applied::Moved)
+        }
+        Effect::RefundRequired {
+            gateway_order_id,
+            amount,
+        } => {
+            component_support::log::warn(
+                "money arrived for an order that had ended; refunding",
+                &gateway_order_id,
+            );
+            let requested = Gateway::from_settings()
+                .and_then(|g| refund::request(db, &g, &gateway_order_id, amount));
+            if let Err(e) = requested {
                 component_support::log::warn(
-                    "payment.updated not published now; the relay re-publishes it",
-                    gateway_order_id,
+                    "refund not requested now; the sweep asks again",
+                    &format!("{gateway_order_id}: {e:?}"),
                 );
             }
-            Ok(NotificationOutcome::Applied)
+            Ok(Applied::RefundRequired)
         }
-        Effect::AlreadyApplied => Ok(NotificationOutcome::AlreadyApplied),
+        Effect::AlreadyApplied => Ok(Applied::Unchanged),
         Effect::UnknownOrder => Err(unknown_order(gateway_order_id)),
     }
 }

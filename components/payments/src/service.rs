@@ -1,10 +1,11 @@
 //! Payments: a caller's payment and the saga's `order.created` step
 //! (initiating is `initiate.rs`, Midtrans's notifications `notification.rs`).
 
+use component_support::cache::Cache;
 use component_support::config;
 use component_support::db::Db;
 use component_support::wit::types::Event;
-use platform_core::event::{Event as SagaEvent, EventKind};
+use platform_core::event::{self, Event as SagaEvent, EventKind};
 use platform_core::order::OrderId;
 use platform_core::ServiceError;
 
@@ -71,4 +72,19 @@ pub(crate) fn finish_url(order: OrderId) -> Result<Option<String>, ServiceError>
     let base = config::get(&settings::STOREFRONT_URL)?;
     let base = base.trim().trim_end_matches('/');
     Ok((!base.is_empty()).then(|| format!("{base}/app/orders/{}", order.get())))
+}
+
+/// Publishes a `payment.updated` the database just wrote. A lost publish
+/// is not lost work: the outbox row stays unacknowledged and the relay
+/// publishes it again.
+pub(crate) fn publish_payment_updated(event: &str, order_id: i64) {
+    let published = config::get(&settings::REDIS_URL)
+        .map(|url| Cache::new(url).publish(event::PAYMENT_UPDATED, event.as_bytes()))
+        .unwrap_or(false);
+    if !published {
+        component_support::log::warn(
+            "payment.updated not published now; the relay re-publishes it",
+            &format!("order {order_id}"),
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! the operation that needs it: the Snap URL and the storefront's on an
 //! initiate, the status API's on a notification.
 
-use platform_core::setting::{Secret, Text};
+use platform_core::setting::{Int, Secret, Text};
 
 pub use platform_core::setting::{DATABASE_URL, REDIS_URL};
 
@@ -26,4 +26,13 @@ pub const MIDTRANS_API_BASE_URL: Text = Text {
 /// empty for an API-only deployment.
 pub const STOREFRONT_URL: Text = Text {
     name: "storefront_url",
+};
+
+/// How long an order whose payment was never started keeps its stock
+/// (30 min); a started payment keeps it for its Snap window.
+pub const ORDER_UNPAID_TTL_SECS: Int = Int {
+    name: "order_unpaid_ttl_secs",
+    default: 1800,
+    min: 1,
+    max: 7 * 24 * 3600,
 };

@@ -3,6 +3,7 @@
 use component_support::db::{self, Db, Row};
 use component_support::wit::types::PaymentStatus;
 use platform_core::order::OrderId;
+use platform_core::payment::PAYMENT_WINDOW_HOURS;
 use platform_core::ServiceError;
 use spin_sdk::pg4::ParameterValue;
 
@@ -61,6 +62,8 @@ pub struct Unpaid {
     pub gateway_order_id: String,
     pub amount: i64,
     pub expires_at: String,
+    /// When its window opened, as Midtrans's `expiry.start_time` wants it.
+    pub window_start: String,
 }
 
 /// An attempt whose Snap token is still valid: answer it again.
@@ -86,10 +89,13 @@ pub enum Opened {
 pub fn open_attempt(db: &Db, user_id: i64, order: OrderId) -> Result<Opened, ServiceError> {
     let rs = db.query(
         "SELECT outcome, payment_id, attempt_id, gateway_order_id, snap_token, redirect_url, \
-         amount, expires_at, status FROM open_payment_attempt($1, $2)",
+         amount, expires_at, status, \
+         to_char(expires_at - make_interval(hours => $3), 'YYYY-MM-DD HH24:MI:SS') || ' +0000' \
+         FROM open_payment_attempt($1, $2)",
         &[
             ParameterValue::Int64(order.get()),
             ParameterValue::Int64(user_id),
+            ParameterValue::Int32(PAYMENT_WINDOW_HOURS as i32),
         ],
     )?;
     let row = rs
@@ -113,6 +119,7 @@ pub fn open_attempt(db: &Db, user_id: i64, order: OrderId) -> Result<Opened, Ser
             gateway_order_id: db::text(row, 3)?,
             amount: db::int64(row, 6)?,
             expires_at: db::timestamp(row, 7)?,
+            window_start: db::text(row, 9)?,
         })),
         other => Err(ServiceError::internal(format!(
             "open_payment_attempt outcome {other}"
@@ -258,25 +265,52 @@ pub struct Confirmed<'a> {
     pub va_number: Option<&'a str>,
 }
 
+/// Where a confirmed status came from (`payment_notifications.source`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Midtrans's HTTP notification.
+    Webhook,
+    /// The sweep or a cancel asked the status API (no notification came).
+    StatusCheck,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Webhook => "webhook",
+            Source::StatusCheck => "status_check",
+        }
+    }
+}
+
 /// What `apply_payment_notification` did.
 pub enum Effect {
     /// The payment moved; `event` is the `payment.updated` payload to publish.
     Moved {
         event: String,
+        order_id: i64,
+    },
+    /// Money for a payment that had already ended: a refund is owed
+    /// (`payment.refund_required` was written).
+    RefundRequired {
+        gateway_order_id: String,
+        amount: i64,
     },
     /// The payment is already at or past this status.
     AlreadyApplied,
     UnknownOrder,
 }
 
-pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<Effect, ServiceError> {
+pub fn apply(db: &Db, c: &Confirmed, raw: &[u8], source: Source) -> Result<Effect, ServiceError> {
     let opt = |v: Option<&str>| {
         v.map_or(ParameterValue::DbNull, |s| {
             ParameterValue::Str(s.to_string())
         })
     };
     let rs = db.query(
-        "SELECT outcome, event FROM apply_payment_notification($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "SELECT outcome, event, (event::jsonb ->> 'amount')::bigint, \
+         (event::jsonb ->> 'order_id')::bigint \
+         FROM apply_payment_notification($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             ParameterValue::Str(c.gateway_order_id.to_string()),
             ParameterValue::Str(c.next_status.to_string()),
@@ -287,6 +321,7 @@ pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<Effect, ServiceError>
             opt(c.channel),
             opt(c.va_number),
             ParameterValue::Binary(raw.to_vec()),
+            ParameterValue::Str(source.as_str().to_string()),
         ],
     )?;
     let row = rs
@@ -296,6 +331,11 @@ pub fn apply(db: &Db, c: &Confirmed, raw: &[u8]) -> Result<Effect, ServiceError>
     match db::text(row, 0)?.as_str() {
         "applied" => Ok(Effect::Moved {
             event: db::text(row, 1)?,
+            order_id: db::int64(row, 3)?,
+        }),
+        "refund_required" => Ok(Effect::RefundRequired {
+            gateway_order_id: c.gateway_order_id.to_string(),
+            amount: db::int64(row, 2)?,
         }),
         "already_applied" => Ok(Effect::AlreadyApplied),
         "unknown_order" => Ok(Effect::UnknownOrder),

@@ -188,6 +188,30 @@ pub fn int32(row: &Row, i: usize) -> Result<i32, ServiceError> {
     }
 }
 
+/// A nullable bigint column.
+pub fn opt_int64(row: &Row, i: usize) -> Result<Option<i64>, ServiceError> {
+    match row.get(i) {
+        Some(DbValue::DbNull) => Ok(None),
+        _ => int64(row, i).map(Some),
+    }
+}
+
+/// A nullable `double precision` column.
+pub fn opt_float64(row: &Row, i: usize) -> Result<Option<f64>, ServiceError> {
+    match row.get(i) {
+        Some(DbValue::DbNull) => Ok(None),
+        Some(DbValue::Floating64(v)) => Ok(Some(*v)),
+        other => Err(decode_error(i, other)),
+    }
+}
+
+pub fn boolean(row: &Row, i: usize) -> Result<bool, ServiceError> {
+    match row.get(i) {
+        Some(DbValue::Boolean(v)) => Ok(*v),
+        other => Err(decode_error(i, other)),
+    }
+}
+
 pub fn text(row: &Row, i: usize) -> Result<String, ServiceError> {
     match row.get(i) {
         Some(DbValue::Str(v)) => Ok(v.clone()),

@@ -105,6 +105,7 @@ impl From<types::PaymentStatus> for platform_core::payment::PaymentStatus {
             types::PaymentStatus::Paid => S::Paid,
             types::PaymentStatus::Failed => S::Failed,
             types::PaymentStatus::Expired => S::Expired,
+            types::PaymentStatus::Cancelled => S::Cancelled,
             types::PaymentStatus::Refunded => S::Refunded,
         }
     }
@@ -118,6 +119,7 @@ impl From<platform_core::payment::PaymentStatus> for types::PaymentStatus {
             S::Paid => types::PaymentStatus::Paid,
             S::Failed => types::PaymentStatus::Failed,
             S::Expired => types::PaymentStatus::Expired,
+            S::Cancelled => types::PaymentStatus::Cancelled,
             S::Refunded => types::PaymentStatus::Refunded,
         }
     }

@@ -65,6 +65,9 @@ pub enum Payments {
     Get(OrderId),
     Initiate,
     Webhook,
+    /// `POST /order/{id}/cancel`: served with the payments service, which
+    /// closes the payment at Midtrans first (spin.toml routes it here).
+    CancelOrder(OrderId),
 }
 
 /// A group's routes out of a [`Route`]; `None` for another group's route
@@ -192,6 +195,12 @@ const TABLE: &[Entry] = &[
     Entry {
         template: "/order/{id}",
         methods: &[("GET", |p| Ok(Orders::Get(OrderId::parse(p[0])?).into()))],
+    },
+    Entry {
+        template: "/order/{id}/cancel",
+        methods: &[("POST", |p| {
+            Ok(Payments::CancelOrder(OrderId::parse(p[0])?).into())
+        })],
     },
     Entry {
         template: "/payment/order/{order_id}",

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod error;
 pub mod event;
+pub mod lifecycle;
 pub mod midtrans;
 pub mod order;
 pub mod page;

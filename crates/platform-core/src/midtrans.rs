@@ -1,8 +1,9 @@
 //! Midtrans's wire format, in one place: what the payments component sends
 //! and reads, and what the local sandbox (`tools/midtrans-sandbox`) parses
 //! and answers. Snap's create-transaction request and answer, the Core API
-//! status answer, the HTTP notification, the error body, the notification
-//! signature, Basic auth and amounts as text.
+//! status answer (which is also the shape of its expire and refund answers),
+//! the Core API refund request, the HTTP notification, the error body, the
+//! notification signature, Basic auth and amounts as text.
 //!
 //! Names and JSON types are Midtrans's: the Snap request carries amounts as
 //! numbers, while notifications and status answers carry every value as a
@@ -48,19 +49,35 @@ pub struct CustomerDetails {
     pub last_name: Option<String>,
 }
 
-/// How long the Snap transaction can be paid, from its creation.
+/// How long the Snap transaction can be paid: from `start_time` when sent,
+/// else from its creation.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expiry {
     pub duration: i64,
+    /// `2026-12-06 17:00:00 +0700`: `yyyy-MM-dd HH:mm:ss Z`, with a numeric
+    /// offset.
+    pub start_time: Option<String>,
     /// `minute(s)`, `hour(s)` or `day(s)`.
     pub unit: String,
 }
 
 impl Expiry {
+    /// `duration` hours from the transaction's creation.
     pub fn hours(duration: i64) -> Expiry {
         Expiry {
             duration,
+            start_time: None,
             unit: "hours".to_string(),
+        }
+    }
+
+    /// `duration` `unit`s from `start_time` (`2026-12-06 17:00:00 +0700`).
+    pub fn starting(start_time: &str, duration: i64, unit: &str) -> Expiry {
+        Expiry {
+            duration,
+            start_time: Some(start_time.to_string()),
+            unit: unit.to_string(),
         }
     }
 }
@@ -115,6 +132,18 @@ pub struct MidtransErrors {
     pub error_messages: Vec<String>,
     pub status_code: Option<String>,
     pub status_message: Option<String>,
+}
+
+/// The Core API's refund request (`POST /v2/{order_id}/refund`). Sending
+/// the same `refund_key` again retries the same refund, never a second one.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    /// Whole rupiah, a JSON number.
+    #[serde(deserialize_with = "whole")]
+    pub amount: i64,
+    pub reason: Option<String>,
+    pub refund_key: String,
 }
 
 /// A virtual account a bank transfer is paid into.
@@ -200,7 +229,9 @@ impl Notification {
 /// What the Core API's `GET /v2/{order_id}/status` answers. For a known
 /// transaction it carries the fields of its notification (signature
 /// included); for an unknown one only `status_code` "404" and a message,
-/// with HTTP 404 or, at times, HTTP 200.
+/// with HTTP 404 or, at times, HTTP 200. `POST /v2/{order_id}/expire` and
+/// `/refund` answer the same shape (`status_code` "407" for an expiry; a
+/// refund adds `refund_key` and `refund_amount`).
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionStatus {
@@ -210,6 +241,9 @@ pub struct TransactionStatus {
     pub merchant_id: Option<String>,
     pub order_id: Option<String>,
     pub payment_type: Option<String>,
+    /// Text with two decimals, like `gross_amount`: "5000.00".
+    pub refund_amount: Option<String>,
+    pub refund_key: Option<String>,
     pub settlement_time: Option<String>,
     pub signature_key: Option<String>,
     pub status_code: String,
@@ -235,6 +269,8 @@ impl From<Notification> for TransactionStatus {
             merchant_id: n.merchant_id,
             order_id: Some(n.order_id),
             payment_type: n.payment_type,
+            refund_amount: None,
+            refund_key: None,
             settlement_time: n.settlement_time,
             signature_key: Some(n.signature_key),
             status_code: n.status_code,
@@ -388,6 +424,92 @@ mod tests {
         assert_eq!(serde_json::to_string(&req).unwrap(), before.to_string());
         let parsed: CreateTransaction = serde_json::from_value(before).unwrap();
         assert_eq!(parsed, req);
+    }
+
+    #[test]
+    fn an_expiry_sends_its_start_time_only_when_set() {
+        let from_creation = serde_json::to_string(&Expiry::hours(24)).unwrap();
+        assert_eq!(from_creation, r#"{"duration":24,"unit":"hours"}"#);
+        let starting = Expiry::starting("2026-12-06 17:00:00 +0700", 30, "minutes");
+        let text = serde_json::to_string(&starting).unwrap();
+        assert_eq!(
+            text,
+            r#"{"duration":30,"start_time":"2026-12-06 17:00:00 +0700","unit":"minutes"}"#
+        );
+        assert_eq!(serde_json::from_str::<Expiry>(&text).unwrap(), starting);
+        let parsed: Expiry = serde_json::from_str(&from_creation).unwrap();
+        assert_eq!(parsed, Expiry::hours(24));
+        let mut req = snap_request(None);
+        req.expiry = Some(starting.clone());
+        let value = serde_json::to_value(&req).unwrap();
+        assert_eq!(value["expiry"]["start_time"], "2026-12-06 17:00:00 +0700");
+        let back: CreateTransaction = serde_json::from_value(value).unwrap();
+        assert_eq!(back.expiry, Some(starting));
+    }
+
+    #[test]
+    fn refund_requests_and_answers() {
+        // Midtrans's documented request: the amount a number.
+        let req = RefundRequest {
+            amount: 5000,
+            reason: Some("for some reason".into()),
+            refund_key: "reference1".into(),
+        };
+        let text = serde_json::to_string(&req).unwrap();
+        assert_eq!(
+            text,
+            r#"{"amount":5000,"reason":"for some reason","refund_key":"reference1"}"#
+        );
+        assert_eq!(serde_json::from_str::<RefundRequest>(&text).unwrap(), req);
+        let bare = RefundRequest {
+            reason: None,
+            ..req.clone()
+        };
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            r#"{"amount":5000,"refund_key":"reference1"}"#
+        );
+        for bad in [
+            json!({"refund_key": "k"}),
+            json!({"amount": 5000}),
+            json!({"amount": "5000", "refund_key": "k"}),
+            json!({"amount": 0.5, "refund_key": "k"}),
+        ] {
+            assert!(
+                serde_json::from_value::<RefundRequest>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+
+        // The answers are status-shaped; the refund fields only when there.
+        let refunded: TransactionStatus = serde_json::from_value(json!({
+            "status_code": "200",
+            "status_message": "Success, refund request is approved",
+            "transaction_id": "447e846a-403e-47db-a5da-d7f3f06375d6",
+            "order_id": "order-7-1-ab12",
+            "gross_amount": "25000.00",
+            "transaction_status": "refund",
+            "refund_key": "reference1",
+            "refund_amount": "5000.00",
+            "refund_chargeback_id": 1,
+        }))
+        .unwrap();
+        assert_eq!(refunded.refund_key.as_deref(), Some("reference1"));
+        assert_eq!(
+            refunded.refund_amount.as_deref().and_then(parse_amount),
+            Some(5000)
+        );
+        let expired: TransactionStatus = serde_json::from_value(json!({
+            "status_code": "407",
+            "status_message": "Success, transaction has expired",
+            "order_id": "order-7-1-ab12",
+            "transaction_status": "expire",
+        }))
+        .unwrap();
+        assert_eq!(expired.status_code, "407");
+        assert_eq!(expired.refund_key, None);
+        let text = serde_json::to_string(&expired).unwrap();
+        assert!(!text.contains("refund") && !text.contains("null"), "{text}");
     }
 
     #[test]

@@ -12,13 +12,15 @@ use crate::ServiceError;
 /// The payment window and the Snap transaction's expiry (API.md: 24 h).
 pub const PAYMENT_WINDOW_HOURS: i64 = 24;
 
-/// Payment statuses; `refunded` only follows `paid`.
+/// Payment statuses; `refunded` only follows `paid`; `cancelled` is the
+/// customer's cancel of an unpaid order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentStatus {
     Pending,
     Paid,
     Failed,
     Expired,
+    Cancelled,
     Refunded,
 }
 
@@ -29,6 +31,7 @@ impl PaymentStatus {
             "paid" => PaymentStatus::Paid,
             "failed" => PaymentStatus::Failed,
             "expired" => PaymentStatus::Expired,
+            "cancelled" => PaymentStatus::Cancelled,
             "refunded" => PaymentStatus::Refunded,
             _ => return None,
         })
@@ -40,6 +43,7 @@ impl PaymentStatus {
             PaymentStatus::Paid => "paid",
             PaymentStatus::Failed => "failed",
             PaymentStatus::Expired => "expired",
+            PaymentStatus::Cancelled => "cancelled",
             PaymentStatus::Refunded => "refunded",
         }
     }
@@ -50,8 +54,16 @@ impl PaymentStatus {
         use PaymentStatus::*;
         matches!(
             (self, next),
-            (Pending, Paid | Failed | Expired) | (Paid, Refunded)
+            (Pending, Paid | Failed | Expired | Cancelled) | (Paid, Refunded)
         )
+    }
+
+    /// Money arriving (`next` is paid) for a payment that had already ended
+    /// unpaid: the order no longer wants it, so it is refunded (V13's
+    /// `paid_late`), never applied and never ignored.
+    pub fn is_paid_late(self, next: PaymentStatus) -> bool {
+        use PaymentStatus::*;
+        next == Paid && matches!(self, Failed | Expired | Cancelled)
     }
 
     /// What the order becomes when its payment reaches this status (a
@@ -61,6 +73,7 @@ impl PaymentStatus {
             PaymentStatus::Paid => Some(OrderStatus::Paid),
             PaymentStatus::Failed => Some(OrderStatus::Failed),
             PaymentStatus::Expired => Some(OrderStatus::Expired),
+            PaymentStatus::Cancelled => Some(OrderStatus::Cancelled),
             PaymentStatus::Pending | PaymentStatus::Refunded => None,
         }
     }
@@ -162,18 +175,26 @@ mod tests {
     #[test]
     fn statuses_only_move_forward() {
         use PaymentStatus::*;
-        let all = [Pending, Paid, Failed, Expired, Refunded];
+        let all = [Pending, Paid, Failed, Expired, Cancelled, Refunded];
         for from in all {
             for to in all {
                 let allowed = matches!(
                     (from, to),
-                    (Pending, Paid) | (Pending, Failed) | (Pending, Expired) | (Paid, Refunded)
+                    (Pending, Paid)
+                        | (Pending, Failed)
+                        | (Pending, Expired)
+                        | (Pending, Cancelled)
+                        | (Paid, Refunded)
                 );
                 assert_eq!(from.can_become(to), allowed, "{from:?} -> {to:?}");
             }
             assert_eq!(PaymentStatus::parse(from.as_str()), Some(from));
         }
         assert_eq!(Failed.order_status(), Some(OrderStatus::Failed));
+        assert_eq!(Cancelled.order_status(), Some(OrderStatus::Cancelled));
+        assert!(Expired.is_paid_late(Paid) && Cancelled.is_paid_late(Paid));
+        assert!(!Pending.is_paid_late(Paid) && !Paid.is_paid_late(Paid));
+        assert!(!Expired.is_paid_late(Failed));
         assert_eq!(Refunded.order_status(), None);
     }
 

@@ -2,5 +2,6 @@
 //! integration helpers instead of three): each module was a test file.
 
 mod deploy_manifest;
+mod maintenance;
 mod outbox_sql;
 mod relay_kafka;

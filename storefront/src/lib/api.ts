@@ -4,6 +4,7 @@
 import { ApiError, errorFromResponse, networkError } from './errors';
 import type { FetchLike } from './auth';
 import type {
+  Cancelled,
   Initiated,
   InitiateRequest,
   Order,
@@ -117,6 +118,8 @@ export function createClient(options: ApiOptions) {
         auth: true,
         headers: { 'idempotency-key': idempotencyKey },
       }),
+    /** Only a pending order (409 otherwise); a repeat answers 200 again. */
+    cancelOrder: (id: number) => request<Cancelled>('POST', `/order/${id}/cancel`, { auth: true }),
     initiatePayment: (body: InitiateRequest) =>
       request<Initiated>('POST', '/payment/initiate', { body, auth: true }),
   };

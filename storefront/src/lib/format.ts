@@ -1,3 +1,5 @@
+import type { PaymentStatus } from './types';
+
 const idr = new Intl.NumberFormat('id-ID', { style: 'currency', currency: 'IDR', maximumFractionDigits: 0 });
 
 /** Whole rupiah, e.g. "Rp 25.000". */
@@ -10,10 +12,12 @@ export function dateTime(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
-export const STATUS_TEXT: Record<string, string> = {
+/** Labels of order and payment statuses. */
+export const STATUS_TEXT: Record<PaymentStatus, string> = {
   pending: 'Pending payment',
   paid: 'Paid',
   failed: 'Payment failed',
   expired: 'Payment expired',
   cancelled: 'Cancelled',
+  refunded: 'Refunded',
 };

@@ -51,6 +51,9 @@ export interface ProductList extends Page {
 
 export type OrderStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'cancelled';
 
+/** A payment's status: an order's, and `refunded` (a paid payment whose money went back). */
+export type PaymentStatus = OrderStatus | 'refunded';
+
 export interface OrderItem {
   id: number;
   product_id: number;
@@ -70,6 +73,12 @@ export interface Order {
 
 export interface OrderList extends Page {
   orders: Order[];
+}
+
+/** The answer to `POST /order/{id}/cancel`; the order itself follows moments later (the saga). */
+export interface Cancelled {
+  order_id: number;
+  status: 'cancelled';
 }
 
 export interface OrderLineInput {

@@ -52,7 +52,11 @@ impl Drop for Workers {
     }
 }
 
-pub const WORKERS: [&str; 2] = ["order-created-worker", "payment-updated-worker"];
+pub const WORKERS: [&str; 3] = [
+    "order-created-worker",
+    "payment-updated-worker",
+    "maintenance-worker",
+];
 
 /// A response as the tests look at it.
 #[derive(Debug)]
@@ -138,7 +142,7 @@ impl TestEnv {
         }
     }
 
-    /// Starts the workers and waits until both channels have a subscriber.
+    /// Starts the workers and waits until every channel has a subscriber.
     pub async fn start_workers(&self) -> Workers {
         let app = Arc::new(
             App::load(AppOptions {
@@ -162,6 +166,7 @@ impl TestEnv {
                 .arg("NUMSUB")
                 .arg("order.created")
                 .arg("payment.updated")
+                .arg("maintenance.tick")
                 .query(&mut conn)
                 .unwrap();
             if subs.iter().all(|(_, n)| *n >= 1) {

@@ -148,6 +148,45 @@ impl Shop {
         }
     }
 
+    /// What the relay's leader publishes every `--maintenance-every-secs`:
+    /// the maintenance worker runs one sweep.
+    pub async fn tick(&self) {
+        let mut conn = redis::Client::open(self.env.redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("maintenance.tick")
+            .arg(r#"{"type":"maintenance.tick","at":"test"}"#)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    /// Moves an order's clock past its end: its attempts' Snap windows
+    /// closed, and the sweep due to look at it now (its unpaid TTL is the
+    /// test's `order_unpaid_ttl_secs`).
+    pub async fn make_due(&self, order: i64) {
+        let client = self.env.db.client().await;
+        client
+            .execute(
+                "UPDATE payment_attempts a SET expires_at = (now() AT TIME ZONE 'UTC') - interval '1 second' \
+                 FROM payments p WHERE p.id = a.payment_id AND p.order_id = $1",
+                &[&order],
+            )
+            .await
+            .unwrap();
+        client
+            .execute(
+                "UPDATE orders SET created_at = created_at - interval '1 day', \
+                 next_check_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
+                &[&order],
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let client = self.env.db.client().await;
         client.query_one(sql, &[]).await.unwrap().get(0)

@@ -1,15 +1,16 @@
 //! Snap's create-transaction, the Core API status check, and the sandbox's
-//! own `/simulate` control endpoint.
+//! own `/simulate` control endpoint (the Core API's actions are in
+//! `actions`).
 
 use std::sync::Arc;
 
 use hyper::HeaderMap;
 use platform_core::midtrans::{
-    basic_auth_user, CreateTransaction, MidtransErrors, SnapCreated, TransactionStatus,
+    basic_auth_user, CreateTransaction, Expiry, MidtransErrors, SnapCreated, TransactionStatus,
 };
 use serde_json::{json, Value};
 
-use crate::stamps::{jakarta_now, uuid_like};
+use crate::stamps::{jakarta_now, parse_offset_time, unix_now, uuid_like};
 use crate::{notification, notification_body, notify, reply, Reply, Shared, Transaction};
 
 const UNAUTHORIZED: &str =
@@ -25,8 +26,11 @@ const STATUSES: [&str; 7] = [
     "refund",
 ];
 
+/// Without `expiry`, a Snap transaction can be paid for a day.
+const DEFAULT_WINDOW_SECS: i64 = 24 * 3600;
+
 /// `Authorization: Basic base64(server_key + ":")`, as Midtrans expects.
-fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let user = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -42,9 +46,49 @@ fn valid_order_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
 }
 
+/// The end of the window of a transaction created at `now`, in Unix
+/// seconds: `expiry` from its `start_time` or from `now`.
+fn window_end(expiry: Option<&Expiry>, now: i64) -> Result<i64, Vec<String>> {
+    let Some(expiry) = expiry else {
+        return Ok(now + DEFAULT_WINDOW_SECS);
+    };
+    let mut errors = Vec::new();
+    let unit_secs = match expiry.unit.as_str() {
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        _ => {
+            errors.push("expiry.unit must be minute(s), hour(s) or day(s)".to_string());
+            0
+        }
+    };
+    if expiry.duration < 1 {
+        errors.push("expiry.duration must be at least 1".into());
+    }
+    let start = match &expiry.start_time {
+        None => Some(now),
+        Some(text) => parse_offset_time(text),
+    };
+    if start.is_none() {
+        errors.push(
+            "expiry.start_time must be yyyy-MM-dd HH:mm:ss Z, like 2026-12-06 17:00:00 +0700"
+                .into(),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    expiry
+        .duration
+        .checked_mul(unit_secs)
+        .and_then(|secs| start?.checked_add(secs))
+        .ok_or_else(|| vec!["expiry.duration is too long".into()])
+}
+
 /// Snap's checks on a new transaction beyond its JSON types; every failure
-/// is reported, as Midtrans does.
-fn validate(req: &CreateTransaction) -> Result<(), Vec<String>> {
+/// is reported, as Midtrans does. Answers when the transaction created at
+/// `now` expires.
+fn validate(req: &CreateTransaction, now: i64) -> Result<i64, Vec<String>> {
     let mut errors = Vec::new();
     let details = &req.transaction_details;
     if details.order_id.is_empty() {
@@ -78,10 +122,13 @@ fn validate(req: &CreateTransaction) -> Result<(), Vec<String>> {
             );
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
+    match window_end(req.expiry.as_ref(), now) {
+        Ok(end) if errors.is_empty() => Ok(end),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
+        }
     }
 }
 
@@ -111,9 +158,10 @@ pub(crate) fn create(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Reply
             )
         }
     };
-    if let Err(errors) = validate(&req) {
-        return refuse(400, errors);
-    }
+    let expires_at = match validate(&req, unix_now()) {
+        Ok(expires_at) => expires_at,
+        Err(errors) => return refuse(400, errors),
+    };
     let customer = req.customer_details.unwrap_or_default();
     let name = [customer.first_name, customer.last_name]
         .into_iter()
@@ -156,6 +204,8 @@ pub(crate) fn create(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Reply
         va_number,
         finish_url: req.callbacks.and_then(|c| c.finish),
         notification_url,
+        expires_at,
+        refunds: Vec::new(),
     };
     let mut state = shared.state.lock().unwrap();
     if state.by_order.contains_key(&order_id) {
@@ -173,15 +223,30 @@ pub(crate) fn create(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Reply
     reply(201, &created)
 }
 
+/// The Core API's answer to a request without the server key.
+pub(crate) fn unauthorized() -> Reply {
+    let body = MidtransErrors {
+        error_messages: vec![UNAUTHORIZED.into()],
+        status_code: Some("401".into()),
+        status_message: Some(UNAUTHORIZED.into()),
+    };
+    reply(401, &body)
+}
+
+/// The Core API's answer about an order id it does not know.
+pub(crate) fn unknown_transaction() -> Reply {
+    let body = TransactionStatus {
+        status_code: "404".into(),
+        status_message: Some("Transaction doesn't exist.".into()),
+        ..TransactionStatus::default()
+    };
+    reply(404, &body)
+}
+
 /// `GET /v2/{order_id}/status`.
 pub(crate) fn status(shared: &Shared, headers: &HeaderMap, order_id: &str) -> Reply {
     if !authorized(shared, headers) {
-        let body = MidtransErrors {
-            error_messages: vec![UNAUTHORIZED.into()],
-            status_code: Some("401".into()),
-            status_message: Some(UNAUTHORIZED.into()),
-        };
-        return reply(401, &body);
+        return unauthorized();
     }
     match shared.with_order(order_id, |tx| notification(tx, &shared.server_key)) {
         Some(n) => {
@@ -191,14 +256,7 @@ pub(crate) fn status(shared: &Shared, headers: &HeaderMap, order_id: &str) -> Re
             };
             reply(200, &body)
         }
-        None => {
-            let body = TransactionStatus {
-                status_code: "404".into(),
-                status_message: Some("Transaction doesn't exist.".into()),
-                ..TransactionStatus::default()
-            };
-            reply(404, &body)
-        }
+        None => unknown_transaction(),
     }
 }
 

@@ -1,12 +1,28 @@
 //! A local Midtrans payment gateway: one HTTP server answering Midtrans's
-//! real paths (Snap `POST /snap/v1/transactions`, Core API
-//! `GET /v2/{order_id}/status`, the Snap redirection page), so the app reaches
-//! it through its production code with only the base URLs changed. Paying,
-//! denying or expiring on the page (or `POST /simulate/{order_id}`) sends
-//! the signed HTTP notification Midtrans would send, retried like Midtrans.
-//! Requests, answers and notifications are the app's own wire types
-//! (`platform_core::midtrans`), so both sides agree on every byte.
+//! real paths, so the app reaches it through its production code with only
+//! the base URLs changed:
+//!
+//! - `POST /snap/v1/transactions`: Snap's create-transaction (its `expiry`,
+//!   `start_time` included, sets when a pending transaction expires);
+//! - `GET /v2/{order_id}/status`: the Core API status check;
+//! - `POST /v2/{order_id}/expire`: the Core API expiry of a pending
+//!   transaction;
+//! - `POST /v2/{order_id}/refund`: the Core API refund of a paid one,
+//!   idempotent per `refund_key`;
+//! - `GET /snap/v4/redirection/{token}`: the Snap payment page, whose
+//!   buttons `POST /snap/v4/redirection/{token}/{pay|deny|expire}`;
+//! - `POST /simulate/{order_id}`: the sandbox's own control, setting any
+//!   status for scripts.
+//!
+//! Every change sends the signed HTTP notification Midtrans would send,
+//! retried like Midtrans (the Core API's actions answer first and notify
+//! afterwards), except two: a pending transaction past its expiry reads as
+//! `expire` from then on, computed when read without a notification (no
+//! timer runs), and tests' [`Sandbox::set_status`] is silent. Requests, answers and notifications are
+//! the app's own wire types (`platform_core::midtrans`), so both sides agree
+//! on every byte.
 
+mod actions;
 mod api;
 mod notify;
 mod page;
@@ -27,7 +43,7 @@ use platform_core::midtrans::{amount_text, ItemDetails, MidtransErrors, Notifica
 use serde::Serialize;
 use serde_json::Value;
 
-use stamps::jakarta_now;
+use stamps::{jakarta_now, unix_now};
 
 /// Midtrans's notification signature, shared with the app (tests sign
 /// their own notifications with it).
@@ -67,6 +83,11 @@ pub struct Transaction {
     /// `callbacks.finish`: where the page sends the customer afterwards.
     pub finish_url: Option<String>,
     pub notification_url: String,
+    /// Unix seconds from which a pending transaction is expired: Snap's
+    /// `expiry` from its `start_time` or the creation (24 hours without).
+    pub expires_at: i64,
+    /// The refunds made: `refund_key` and whole rupiah.
+    pub refunds: Vec<(String, i64)>,
 }
 
 impl Transaction {
@@ -89,6 +110,13 @@ impl Transaction {
         let challenged = self.transaction_status == "capture"
             && self.fraud_status.as_deref() == Some("challenge");
         self.transaction_status != "pending" && !challenged
+    }
+
+    /// A pending transaction past its window is expired from then on.
+    fn lapse(&mut self, now: i64) {
+        if self.transaction_status == "pending" && now >= self.expires_at {
+            self.record("expire", None);
+        }
     }
 
     fn record(&mut self, transaction_status: &str, fraud_status: Option<&str>) {
@@ -142,6 +170,8 @@ struct State {
     lose_replies: usize,
     /// How long Snap's creations take to answer (after recording).
     snap_delay: Duration,
+    /// Authorized Core API expire calls per order id, whatever they answered.
+    expire_calls: HashMap<String, usize>,
 }
 
 struct Shared {
@@ -157,14 +187,18 @@ struct Shared {
 }
 
 impl Shared {
+    /// `f` on the order's transaction, its window applied first, under
+    /// the lock: what `f` checks still holds when it records.
     fn with_order<R>(&self, order_id: &str, f: impl FnOnce(&mut Transaction) -> R) -> Option<R> {
-        self.state.lock().unwrap().by_order.get_mut(order_id).map(f)
+        let mut state = self.state.lock().unwrap();
+        let tx = state.by_order.get_mut(order_id)?;
+        tx.lapse(unix_now());
+        Some(f(tx))
     }
 
     fn with_token<R>(&self, token: &str, f: impl FnOnce(&mut Transaction) -> R) -> Option<R> {
-        let mut state = self.state.lock().unwrap();
-        let order_id = state.tokens.get(token)?.clone();
-        state.by_order.get_mut(&order_id).map(f)
+        let order_id = self.state.lock().unwrap().tokens.get(token)?.clone();
+        self.with_order(&order_id, f)
     }
 }
 
@@ -245,7 +279,8 @@ impl Sandbox {
     }
 
     /// Records a status WITHOUT notifying, so the status API can disagree
-    /// with what the app was told.
+    /// with what the app was told (`"settlement"`, `Some("accept")`: paid,
+    /// refundable, and the app knows nothing).
     pub fn set_status(
         &self,
         gateway_order_id: &str,
@@ -277,6 +312,25 @@ impl Sandbox {
     /// the webhook's HTTP status, 0 when it could not be reached.
     pub fn notifications_sent(&self) -> Vec<(String, u16)> {
         self.shared.state.lock().unwrap().notifications.clone()
+    }
+
+    /// The refunds made on an order (none when unknown): `refund_key` and
+    /// whole rupiah, in order; a retried key is listed once.
+    pub fn refunds(&self, gateway_order_id: &str) -> Vec<(String, i64)> {
+        self.shared
+            .with_order(gateway_order_id, |tx| tx.refunds.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many authorized `POST /v2/{order_id}/expire` calls named this
+    /// order id, whatever they answered (404 and 412 included).
+    pub fn expire_calls(&self, gateway_order_id: &str) -> usize {
+        let state = self.shared.state.lock().unwrap();
+        state
+            .expire_calls
+            .get(gateway_order_id)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -327,6 +381,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             created
         }
         ("GET", ["v2", order_id, "status"]) => api::status(&shared, &headers, order_id),
+        ("POST", ["v2", order_id, "expire"]) => actions::expire(&shared, &headers, order_id),
+        ("POST", ["v2", order_id, "refund"]) => actions::refund(&shared, &headers, order_id, &body),
         ("POST", ["simulate", order_id]) => api::simulate(&shared, order_id, &body).await,
         ("GET", ["snap", "v4", "redirection", token]) => page::show(&shared, token),
         ("POST", ["snap", "v4", "redirection", token, action]) => {

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use midtrans_sandbox::{Config, Sandbox};
 
-/// A local Midtrans: Snap, the Core API status check and a payment page
-/// whose buttons send signed notifications to the shop.
+/// A local Midtrans: Snap, the Core API (status, expire, refund) and a
+/// payment page whose buttons send signed notifications to the shop.
 #[derive(Parser)]
 #[command(name = "midtrans-sandbox")]
 struct Args {

@@ -43,6 +43,16 @@ pub(crate) async fn deliver(
     first
 }
 
+/// [`deliver`] in a task of its own: the Core API answers its caller
+/// first and notifies afterwards, as Midtrans does (a caller waiting for
+/// the answer never waits for its own webhook).
+pub(crate) fn deliver_later(shared: &Arc<Shared>, url: String, order_id: String, body: Value) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        deliver(&shared, &url, &order_id, body).await;
+    });
+}
+
 fn delivered(status: Option<u16>) -> bool {
     status.is_some_and(|s| (200..300).contains(&s))
 }

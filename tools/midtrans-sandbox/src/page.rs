@@ -6,6 +6,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::Response;
 
+use crate::stamps::jakarta;
 use crate::{notification_body, notify, Reply, Shared, Transaction};
 
 fn html(status: u16, body: String) -> Reply {
@@ -118,6 +119,10 @@ fn render(tx: &Transaction, notice: Option<&str>) -> String {
     );
     if !tx.customer.is_empty() {
         main += &format!("<dt>Customer</dt><dd>{}</dd>\n", esc(&tx.customer));
+    }
+    if tx.transaction_status == "pending" {
+        let deadline = jakarta(tx.expires_at);
+        main += &format!("<dt>Pay before</dt><dd>{deadline} (Jakarta time)</dd>\n");
     }
     main += "</dl>\n";
     if !tx.items.is_empty() {

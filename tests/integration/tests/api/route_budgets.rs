@@ -234,6 +234,20 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
             ..cost(4, 1, (1, 2), (1, 1))
         },
     ),
+    // Edge as POST /order (the limiter's connection); payments:
+    // database_url, the server key, the Core API's URL, redis_url again;
+    // the order's attempts, close_unpaid_order; the status check and the
+    // expire call; the event published on a second Redis connection (one
+    // connection per request is issue 24's, for every route at once).
+    (
+        "POST",
+        "/order/{id}/cancel",
+        "started payment",
+        Cost {
+            http: 2,
+            ..cost(8, 1, (1, 2), (2, 2))
+        },
+    ),
 ];
 
 fn budget(method: &str, template: &str, case: &str) -> Cost {
@@ -663,6 +677,28 @@ async fn orders_and_payments(
         env,
         ("POST", "/payment/webhook", "applied"),
         webhook(&notification),
+        200,
+    )
+    .await;
+    // A cancel of a started payment: asked, closed at Midtrans, cancelled.
+    let order = env
+        .call("POST", "/order", Some(&token), Some(order_body.clone()))
+        .await;
+    let id = order.json["order"]["id"].as_i64().unwrap();
+    let initiate =
+        json!({"order_id": id, "customer_name": "Budget", "customer_email": "b@example.com"});
+    assert_eq!(
+        env.call("POST", "/payment/initiate", Some(&token), Some(initiate))
+            .await
+            .status,
+        200
+    );
+    m.one(
+        env,
+        ("POST", "/order/{id}/cancel", "started payment"),
+        env.http
+            .post(format!("{}/order/{id}/cancel", env.base))
+            .bearer_auth(&token),
         200,
     )
     .await;

@@ -1,0 +1,103 @@
+//! The platform's periodic work, as the relay's leader does it
+//! (docs/decisions/0004): every `--maintenance-every-secs` it publishes a
+//! tick on Redis for the `maintenance-worker` component (expiry,
+//! reconciliation: one bounded sweep per tick) and prunes what the
+//! retention policy no longer keeps (`prune_retained`, migration V12) —
+//! plain SQL, so the relay runs it itself.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::Client;
+
+/// The Redis channel the ticks are published on.
+pub const TICK_CHANNEL: &str = "maintenance.tick";
+
+/// `{"type":"maintenance.tick","at":"<RFC 3339 UTC>"}`, `at` being `now`.
+pub fn tick_payload(now: SystemTime) -> String {
+    serde_json::json!({ "type": TICK_CHANNEL, "at": rfc3339_utc(now) }).to_string()
+}
+
+/// Seconds since the Unix epoch (0 before it).
+pub fn unix_secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `t` as the events' timestamps are written (`2026-12-02T10:41:07.123456Z`).
+fn rfc3339_utc(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let in_day = secs % 86_400;
+    platform_core::time::rfc3339_utc(
+        year,
+        month,
+        day,
+        (in_day / 3600) as u8,
+        (in_day / 60 % 60) as u8,
+        (in_day % 60) as u8,
+        since.subsec_nanos(),
+    )
+}
+
+/// The proleptic Gregorian date of a day number since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i32, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as i32, month, day)
+}
+
+/// Deletes, in every table with a retention policy, at most `limit` rows
+/// past it, oldest first (`prune_retained`, V12). `outbox_needs_relay`
+/// (Kafka is on) keeps acknowledged outbox rows until they are relayed too.
+/// Returns (table, rows deleted) for every table, 0s included.
+pub async fn prune(
+    db: &Client,
+    limit: i32,
+    outbox_needs_relay: bool,
+) -> Result<Vec<(String, i64)>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT table_name, pruned FROM prune_retained($1, $2)",
+            &[&limit, &outbox_needs_relay],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64, micros: u64) -> String {
+        rfc3339_utc(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros))
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(951_782_400, 0), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(at(951_868_799, 999_999), "2000-02-29T23:59:59.999999Z");
+        assert_eq!(at(1_700_000_000, 123_456), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(at(1_798_761_599, 0), "2026-12-31T23:59:59.000000Z");
+        assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn a_tick_names_its_type_and_time() {
+        let payload = tick_payload(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(v["type"], "maintenance.tick");
+        assert_eq!(v["at"], "2023-11-14T22:13:20.000000Z");
+        assert_eq!(v.as_object().unwrap().len(), 2);
+    }
+}
