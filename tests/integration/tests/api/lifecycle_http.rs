@@ -226,16 +226,17 @@ async fn expiry_racing_a_settlement_ends_exactly_one_way() {
         shop.make_due(order).await;
         orders.push((order, gateway_id));
     }
-    // The sweep takes the orders one by one; the settlements arrive spread
-    // over the same span, so some land before their order's turn, some
-    // during it, some after it.
+    // The sweep takes the orders one by one, first placed first; the
+    // settlements arrive spread over the same span, last placed first, so
+    // the early orders meet the sweep first, the late ones their money, and
+    // those in the middle both at once.
     let shop_ref = &shop;
     let settlements = join_all(
         orders
             .iter()
             .enumerate()
             .map(|(i, (_, gateway_id))| async move {
-                tokio::time::sleep(std::time::Duration::from_millis(8 * i as u64)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(8 * (rounds - i) as u64)).await;
                 shop_ref.simulate(gateway_id, "settlement", None).await
             }),
     );
