@@ -73,6 +73,42 @@ pub async fn prune(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// How the orders' lifecycle is doing (`lifecycle_health`, V14): what the
+/// relay exports for an operator to alert on.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Health {
+    /// Refunds of late money not yet accepted by Midtrans.
+    pub refunds_owed: i64,
+    /// Refunds Midtrans refused: an operator's to resolve.
+    pub refunds_refused: i64,
+    /// Attempts whose money came after their order had ended (ever).
+    pub paid_late: i64,
+    /// Pending orders the sweep should have looked at by now.
+    pub orders_overdue: i64,
+    pub oldest_overdue_secs: f64,
+}
+
+/// An order is overdue this long after the sweep should have claimed it
+/// (a healthy sweep runs every 30 s; a claim's lease is 2 minutes).
+pub const OVERDUE_GRACE_SECS: i32 = 300;
+
+pub async fn health(db: &Client) -> Result<Health, tokio_postgres::Error> {
+    let r = db
+        .query_one(
+            "SELECT refunds_owed, refunds_refused, paid_late, orders_overdue, oldest_overdue_secs \
+             FROM lifecycle_health($1)",
+            &[&OVERDUE_GRACE_SECS],
+        )
+        .await?;
+    Ok(Health {
+        refunds_owed: r.get(0),
+        refunds_refused: r.get(1),
+        paid_late: r.get(2),
+        orders_overdue: r.get(3),
+        oldest_overdue_secs: r.get(4),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,12 @@ pub struct Metrics {
     pub maintenance_last_tick: Gauge,
     /// Rows the retention policy pruned, by `table`.
     pub pruned: Family<Vec<(String, String)>, Counter>,
+    /// The orders' lifecycle (`lifecycle_health`), set on each tick.
+    pub refunds_owed: Gauge,
+    pub refunds_refused: Gauge,
+    pub paid_late: Gauge,
+    pub orders_overdue: Gauge,
+    pub oldest_overdue_secs: Gauge,
 }
 
 impl Metrics {
@@ -53,6 +59,14 @@ impl Metrics {
                 .get_or_create(&vec![("table".to_string(), table.clone())])
                 .inc_by((*n).max(0) as u64);
         }
+    }
+
+    pub fn set_health(&self, h: &crate::maintenance::Health) {
+        self.refunds_owed.set(h.refunds_owed);
+        self.refunds_refused.set(h.refunds_refused);
+        self.paid_late.set(h.paid_late);
+        self.orders_overdue.set(h.orders_overdue);
+        self.oldest_overdue_secs.set(h.oldest_overdue_secs as i64);
     }
 
     pub fn render(&self) -> String {
@@ -122,6 +136,31 @@ impl Metrics {
             "Rows deleted by the retention policy (prune_retained), by table",
             self.pruned.clone(),
         );
+        registry.register(
+            "refunds_owed",
+            "Refunds of money that came after its order ended, not yet accepted by Midtrans",
+            self.refunds_owed.clone(),
+        );
+        registry.register(
+            "refunds_refused",
+            "Refunds Midtrans refused (an operator's to resolve)",
+            self.refunds_refused.clone(),
+        );
+        registry.register(
+            "paid_late",
+            "Payment attempts whose money came after their order had ended (ever)",
+            self.paid_late.clone(),
+        );
+        registry.register(
+            "orders_overdue",
+            "Pending orders the maintenance sweep should have looked at 5 minutes ago or more",
+            self.orders_overdue.clone(),
+        );
+        registry.register(
+            "orders_oldest_overdue_seconds",
+            "How long the most overdue pending order has waited for the sweep",
+            self.oldest_overdue_secs.clone(),
+        );
         let mut out = String::new();
         let _ = encode(&mut out, &registry);
         out
@@ -157,6 +196,11 @@ mod tests {
             "relay_leader",
             "relay_maintenance_ticks_total",
             "relay_maintenance_last_tick_timestamp_seconds",
+            "relay_refunds_owed",
+            "relay_refunds_refused",
+            "relay_paid_late",
+            "relay_orders_overdue",
+            "relay_orders_oldest_overdue_seconds",
         ] {
             assert!(
                 text.lines()

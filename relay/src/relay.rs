@@ -381,8 +381,8 @@ impl Relay {
         Ok(())
     }
 
-    /// One maintenance tick: `maintenance.tick` on Redis, then one bounded
-    /// prune. Neither ends the session when it fails: it is logged and
+    /// One maintenance tick: `maintenance.tick` on Redis, the lifecycle's
+    /// health gauges, then one bounded prune. Neither ends the session when it fails: it is logged and
     /// counted, and the next tick tries again (a Postgres that went away
     /// ends the session at the next outbox read anyway).
     async fn maintain(&mut self, db: &Client) {
@@ -401,6 +401,14 @@ impl Relay {
                 self.metrics.errors.inc();
                 self.redis = None;
                 tracing::warn!(error = %e, "Redis unavailable; maintenance tick not published");
+            }
+        }
+        match maintenance::health(db).await {
+            Ok(health) => self.metrics.set_health(&health),
+            Err(e) => {
+                self.metrics.errors.inc();
+                let error = format!("{:#}", anyhow::Error::from(e));
+                tracing::warn!(%error, "lifecycle health not read; trying again at the next tick");
             }
         }
         if self.cfg.prune_batch == 0 {

@@ -70,7 +70,8 @@ enum Task {
         /// `spin` (needs a `spin` binary on PATH).
         #[arg(long, value_enum, default_value_t = Runtime::Host)]
         runtime: Runtime,
-        /// `http` (the gateway's scenarios), `relay` (outbox → Kafka) or `all`.
+        /// `http` (the gateway's scenarios), `relay` (outbox → Kafka),
+        /// `sweep` (the maintenance sweep over 100 000 pending orders) or `all`.
         #[arg(long, default_value = "all")]
         suite: String,
     },
@@ -156,8 +157,11 @@ fn main() -> anyhow::Result<()> {
             match suite.as_str() {
                 "http" => http(),
                 "relay" => bench_relay::bench_relay(seconds),
-                "all" => http().and_then(|()| bench_relay::bench_relay(seconds)),
-                other => bail!("unknown suite {other:?}: http, relay or all"),
+                "sweep" => bench_sweep(),
+                "all" => http()
+                    .and_then(|()| bench_relay::bench_relay(seconds))
+                    .and_then(|()| bench_sweep()),
+                other => bail!("unknown suite {other:?}: http, relay, sweep or all"),
             }
         }
         Task::Admin { email, revoke } => admin(&email, revoke),
@@ -243,6 +247,26 @@ fn admin(email: &str, revoke: bool) -> anyhow::Result<()> {
     }
     println!("user {ids} ({}) is now {role}", email.as_str());
     Ok(())
+}
+
+/// The maintenance sweep over `SWEEP_BENCH_ORDERS` (100 000) pending orders
+/// on the project host, with the workers and the Midtrans sandbox: the
+/// ignored benchmark in tests/integration/tests/api/lifecycle_bench.rs.
+fn bench_sweep() -> anyhow::Result<()> {
+    build_components()?;
+    run(cargo()
+        .args([
+            "test",
+            "-p",
+            "integration",
+            "--test",
+            "api",
+            "--",
+            "--ignored",
+            "--nocapture",
+            "lifecycle_bench::",
+        ])
+        .env("DATABASE_URL", env::admin_database_url()))
 }
 
 fn test() -> anyhow::Result<()> {

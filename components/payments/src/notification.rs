@@ -12,7 +12,7 @@ use platform_core::ServiceError;
 use crate::exports::shop::platform::payments::NotificationOutcome;
 use crate::lifecycle::{refund, Gateway};
 use crate::midtrans;
-use crate::service::{db, publish_payment_updated, server_key};
+use crate::service::{db, server_key, Publisher};
 use crate::settings;
 use crate::store::{self, Confirmed, Effect, Source, Verdict};
 
@@ -63,6 +63,7 @@ pub fn handle(body: &[u8]) -> Result<NotificationOutcome, ServiceError> {
                 &confirmed,
                 body,
                 Source::Webhook,
+                &mut Publisher::default(),
             )? {
                 Applied::Moved => NotificationOutcome::Applied,
                 Applied::RefundRequired => NotificationOutcome::RefundRequired,
@@ -163,6 +164,7 @@ pub(crate) fn apply(
     confirmed: &TransactionStatus,
     body: &[u8],
     source: Source,
+    publisher: &mut Publisher,
 ) -> Result<Applied, ServiceError> {
     let va = confirmed.va_numbers.first();
     let effect = store::apply(
@@ -182,7 +184,7 @@ pub(crate) fn apply(
     )?;
     match effect {
         Effect::Moved { event, order_id } => {
-            publish_payment_updated(&event, order_id);
+            publisher.payment_updated(&event, order_id);
             Ok(Applied::Moved)
         }
         Effect::RefundRequired {

@@ -74,17 +74,29 @@ pub(crate) fn finish_url(order: OrderId) -> Result<Option<String>, ServiceError>
     Ok((!base.is_empty()).then(|| format!("{base}/app/orders/{}", order.get())))
 }
 
-/// Publishes a `payment.updated` the database just wrote. A lost publish
-/// is not lost work: the outbox row stays unacknowledged and the relay
-/// publishes it again.
-pub(crate) fn publish_payment_updated(event: &str, order_id: i64) {
-    let published = config::get(&settings::REDIS_URL)
-        .map(|url| Cache::new(url).publish(event::PAYMENT_UPDATED, event.as_bytes()))
-        .unwrap_or(false);
-    if !published {
-        component_support::log::warn(
-            "payment.updated not published now; the relay re-publishes it",
-            &format!("order {order_id}"),
-        );
+/// Publishes the `payment.updated` events the database just wrote, over
+/// one Redis connection opened at the first (a sweep ends many orders).
+/// A lost publish is not lost work: the outbox row stays unacknowledged
+/// and the relay publishes it again.
+#[derive(Default)]
+pub(crate) struct Publisher {
+    cache: Option<Cache>,
+}
+
+impl Publisher {
+    pub(crate) fn payment_updated(&mut self, event: &str, order_id: i64) {
+        if self.cache.is_none() {
+            self.cache = config::get(&settings::REDIS_URL).ok().map(Cache::new);
+        }
+        let published = self
+            .cache
+            .as_mut()
+            .is_some_and(|cache| cache.publish(event::PAYMENT_UPDATED, event.as_bytes()));
+        if !published {
+            component_support::log::warn(
+                "payment.updated not published now; the relay re-publishes it",
+                &format!("order {order_id}"),
+            );
+        }
     }
 }

@@ -371,6 +371,56 @@ async fn racing_prunes_share_the_work_and_never_block_each_other() {
     assert_eq!(rows_left(&a).await, 0);
 }
 
+/// What the relay exports about orders ending (V14): refunds owed and
+/// refused, late money, and pending orders the sweep left overdue — each
+/// counted from the rows that say so, nothing else.
+#[tokio::test]
+async fn lifecycle_health_counts_what_an_operator_alerts_on() {
+    let db = TestDatabase::create().await;
+    let client = db.client().await;
+    let empty = relay::maintenance::health(&client).await.unwrap();
+    assert_eq!(empty, relay::maintenance::Health::default());
+    client
+        .batch_execute(&format!(
+            "
+            INSERT INTO users (full_name, email) VALUES ('Ops', 'ops@example.com');
+            INSERT INTO orders (user_id, total_price, status, next_check_at)
+            SELECT u.id, 1000, status, {NOW} - age
+            FROM users u, (VALUES
+                ('pending', interval '20 minutes'),
+                ('pending', interval '10 minutes'),
+                ('pending', interval '1 minute'),
+                ('expired', interval '2 hours')
+            ) AS v (status, age);
+            INSERT INTO payments (order_id, amount, gateway_order_id, expired_at)
+            SELECT id, 1000, 'g-' || id, {NOW} FROM orders;
+            INSERT INTO payment_attempts (payment_id, attempt, gateway_order_id, expires_at,
+                refund_required_at, refund_requested_at, refund_refused_at)
+            SELECT p.id, 1, p.gateway_order_id, {NOW}, req, asked, refused
+            FROM payments p JOIN (VALUES
+                (1, NULL::timestamp, NULL::timestamp, NULL::timestamp),
+                (2, {NOW}, NULL, NULL),
+                (3, {NOW}, {NOW}, NULL),
+                (4, {NOW}, NULL, {NOW})
+            ) AS v (n, req, asked, refused) ON v.n = p.order_id;
+            "
+        ))
+        .await
+        .unwrap();
+    let h = relay::maintenance::health(&client).await.unwrap();
+    assert_eq!(
+        (
+            h.refunds_owed,
+            h.refunds_refused,
+            h.paid_late,
+            h.orders_overdue
+        ),
+        (1, 1, 3, 2),
+        "{h:?}"
+    );
+    assert!((1190.0..1300.0).contains(&h.oldest_overdue_secs), "{h:?}");
+}
+
 #[tokio::test]
 async fn the_idempotency_replay_reads_the_order_created_index() {
     let db = TestDatabase::create().await;

@@ -10,7 +10,7 @@ use platform_core::ServiceError;
 
 use super::store::{self, Ending, OrderLook};
 use super::{settle, Gateway, Settled};
-use crate::service::db;
+use crate::service::{db, Publisher};
 
 pub fn cancel(user_id: i64, order: OrderId) -> Result<PaymentStatus, ServiceError> {
     let db = db()?;
@@ -33,7 +33,15 @@ pub fn cancel(user_id: i64, order: OrderId) -> Result<PaymentStatus, ServiceErro
         next_in_secs: 0.0,
     };
     let gateway = Gateway::from_settings()?;
-    match settle(&db, &gateway, &view, &step, Ending::Cancelled { user_id })? {
+    let mut publisher = Publisher::default();
+    match settle(
+        &db,
+        &gateway,
+        &mut publisher,
+        &view,
+        &step,
+        Ending::Cancelled { user_id },
+    )? {
         Settled::Closed => Ok(PaymentStatus::Cancelled),
         Settled::Paid => ended(order, "paid"),
         Settled::EndedAtMidtrans | Settled::Waiting => ended(order, "ended"),

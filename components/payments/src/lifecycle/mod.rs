@@ -19,7 +19,7 @@ use platform_core::ServiceError;
 
 use crate::midtrans::{self, ExpireOutcome};
 use crate::notification::{self, Applied};
-use crate::service::{publish_payment_updated, server_key};
+use crate::service::{server_key, Publisher};
 use crate::settings;
 use crate::store::Source;
 use store::{CloseOutcome, Ending};
@@ -59,6 +59,7 @@ pub enum Settled {
 fn settle(
     db: &Db,
     gateway: &Gateway,
+    publisher: &mut Publisher,
     view: &OrderView,
     step: &Step,
     ending: Ending,
@@ -70,7 +71,7 @@ fn settle(
         });
     }
     for gateway_order_id in &step.ask {
-        if let Some(found) = ask(db, gateway, view, gateway_order_id)? {
+        if let Some(found) = ask(db, gateway, publisher, view, gateway_order_id)? {
             return Ok(found);
         }
     }
@@ -86,14 +87,14 @@ fn settle(
         )?;
         if outcome == ExpireOutcome::NotPending {
             // Paid (or ended) since the ask: that answer wins.
-            if let Some(found) = ask(db, gateway, view, &attempt.gateway_order_id)? {
+            if let Some(found) = ask(db, gateway, publisher, view, &attempt.gateway_order_id)? {
                 return Ok(found);
             }
         }
     }
     match store::close(db, view.order_id, ending)? {
         CloseOutcome::Closed { event } => {
-            publish_payment_updated(&event, view.order_id);
+            publisher.payment_updated(&event, view.order_id);
             Ok(Settled::Closed)
         }
         CloseOutcome::Final { status } => Ok(Settled::Final { status }),
@@ -109,6 +110,7 @@ fn settle(
 fn ask(
     db: &Db,
     gateway: &Gateway,
+    publisher: &mut Publisher,
     view: &OrderView,
     gateway_order_id: &str,
 ) -> Result<Option<Settled>, ServiceError> {
@@ -139,6 +141,7 @@ fn ask(
         &confirmed,
         &raw,
         Source::StatusCheck,
+        publisher,
     )?;
     Ok(match (applied, next) {
         (Applied::Moved, PaymentStatus::Paid) => Some(Settled::Paid),

@@ -11,7 +11,7 @@ use platform_core::ServiceError;
 use super::store::{self, Ending};
 use super::{refund, settle, Gateway, Settled};
 use crate::exports::shop::platform::payments::SweepReport;
-use crate::service::db;
+use crate::service::{db, Publisher};
 use crate::settings;
 
 /// Most orders one sweep looks at, whatever the caller asks.
@@ -34,8 +34,10 @@ pub fn sweep(limit: u32) -> Result<SweepReport, ServiceError> {
         failed: 0,
         refunds_requested: 0,
     };
+    let mut publisher = Publisher::default();
     for view in &views {
-        match settle(&db, &gateway, view, &view.step(unpaid_ttl), Ending::Expired) {
+        let step = view.step(unpaid_ttl);
+        match settle(&db, &gateway, &mut publisher, view, &step, Ending::Expired) {
             Ok(Settled::Paid | Settled::EndedAtMidtrans) => report.settled += 1,
             Ok(Settled::Closed) => report.expired += 1,
             Ok(Settled::Waiting) => report.waiting += 1,

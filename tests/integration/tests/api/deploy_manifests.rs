@@ -363,3 +363,57 @@ fn an_exposed_datastore_is_refused() {
         "{errors:#?}"
     );
 }
+
+/// The alert rules (deploy/kubernetes/monitoring/prometheus-rule.yaml): a
+/// PrometheusRule whose every alert is complete, and whose expressions
+/// name only metrics the relay exports (a renamed metric would leave an
+/// alert that can never fire).
+#[test]
+fn the_alert_rules_only_name_metrics_the_relay_exports() {
+    let path =
+        integration::workspace_root().join("deploy/kubernetes/monitoring/prometheus-rule.yaml");
+    let rule: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(rule["kind"], "PrometheusRule");
+    let mut exported = BTreeSet::new();
+    for line in relay::metrics::Metrics::default().render().lines() {
+        if let ["#", "TYPE", name, kind] = line.split_whitespace().collect::<Vec<_>>()[..] {
+            exported.insert(name.to_string());
+            if kind == "counter" {
+                exported.insert(format!("{name}_total"));
+            }
+        }
+    }
+    let mut alerts = BTreeSet::new();
+    let groups = rule["spec"]["groups"].as_array().expect("spec.groups");
+    for rule in groups.iter().flat_map(|g| g["rules"].as_array().unwrap()) {
+        let alert = rule["alert"].as_str().expect("every rule is an alert");
+        assert!(alerts.insert(alert.to_string()), "{alert} twice");
+        let expr = rule["expr"].as_str().expect("expr");
+        assert!(
+            ["critical", "warning", "info"]
+                .contains(&rule["labels"]["severity"].as_str().unwrap_or("")),
+            "{alert}: severity"
+        );
+        for field in ["summary", "description"] {
+            assert!(
+                rule["annotations"][field]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty()),
+                "{alert}: annotations.{field}"
+            );
+        }
+        let named: Vec<&str> = expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|t| t.starts_with("relay_"))
+            .collect();
+        assert!(!named.is_empty(), "{alert} names no relay metric: {expr}");
+        for metric in named {
+            assert!(
+                exported.contains(metric),
+                "{alert}: {metric} is not exported ({exported:?})"
+            );
+        }
+    }
+    assert!(alerts.len() >= 8, "{alerts:?}");
+}

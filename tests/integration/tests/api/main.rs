@@ -8,6 +8,7 @@ mod catalog_http;
 mod deploy_manifests;
 mod gateway_http;
 mod host_fidelity;
+mod lifecycle_bench;
 mod lifecycle_http;
 mod oauth_http;
 mod order_sql;
