@@ -67,6 +67,12 @@ impl Handler for AccountsApi {
                 Ok(Reply::json(200, &UserJson::from(user)))
             }
             Accounts::OAuthStart(provider) => {
+                // Each start keeps a state in Redis for 10 minutes: limited
+                // per address, or anyone could fill Redis with them.
+                if let Some(address) = edge::client::address(&req)? {
+                    let bucket = rate_limit::configured("oauth-address", &OAUTH_START, &address)?;
+                    rate_limit::take(ctx, bucket.into_iter().collect())?;
+                }
                 let url = users::oauth_authorize_url(wit_provider(provider))?;
                 Ok(Reply::json(200, &AuthorizeUrl { url }))
             }
@@ -119,6 +125,11 @@ const SIGN_UP: AttemptLimits = AttemptLimits {
             name: "register_email_rate_limit",
         },
     ),
+};
+
+/// Provider sign-ins started per client address.
+const OAUTH_START: setting::Bucket = setting::Bucket {
+    name: "oauth_rate_limit",
 };
 
 const SIGN_IN: AttemptLimits = AttemptLimits {

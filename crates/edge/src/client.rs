@@ -8,6 +8,9 @@
 //! the outermost of them saw. Entries further left were written by the
 //! client and are never trusted. The variable is read only when the header
 //! is present (a host call on Spin).
+//!
+//! Buckets count an IPv6 client by its /64: one subscriber gets a whole /64
+//! (2^64 addresses), so a bucket per address would be no limit at all.
 
 use component_support::config;
 use platform_core::ServiceError;
@@ -16,14 +19,36 @@ use spin_sdk::http::IncomingRequest;
 use crate::context::header;
 use crate::settings::TRUSTED_PROXY_HOPS;
 
+/// The client's address as its buckets count it: an IPv4 address, or the
+/// /64 of an IPv6 one (`2001:db8:1:2::/64`).
 pub fn address(req: &IncomingRequest) -> Result<Option<String>, ServiceError> {
     let peer = header(req, "spin-client-addr").map(|a| strip_port(&a).to_string());
-    let Some(forwarded) = header(req, "x-forwarded-for") else {
-        return Ok(peer);
+    let address = match header(req, "x-forwarded-for") {
+        None => peer,
+        Some(forwarded) => {
+            // Within 0..=16 by the setting's bounds.
+            let hops = usize::try_from(config::get(&TRUSTED_PROXY_HOPS)?).unwrap_or(0);
+            forwarded_address(&forwarded, hops).or(peer)
+        }
     };
-    // Within 0..=16 by the setting's bounds.
-    let hops = usize::try_from(config::get(&TRUSTED_PROXY_HOPS)?).unwrap_or(0);
-    Ok(forwarded_address(&forwarded, hops).or(peer))
+    Ok(address.map(|a| bucket_subject(&a)))
+}
+
+/// IPv4 as it is; IPv6 as its /64 (an IPv4-mapped one as the IPv4);
+/// anything unparsable as it came (bounded by the callers).
+fn bucket_subject(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                let net = std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+        Err(_) => address.to_string(),
+    }
 }
 
 /// With `hops` trusted proxies, the `hops`-th entry from the right of
@@ -60,6 +85,27 @@ mod tests {
         assert_eq!(strip_port("[::1]:5555"), "::1");
         assert_eq!(strip_port("::1"), "::1");
         assert_eq!(strip_port("10.0.0.1"), "10.0.0.1");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(bucket_subject("203.0.113.9"), "203.0.113.9");
+        assert_eq!(
+            bucket_subject("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            bucket_subject("2001:db8:1:2::1"),
+            bucket_subject("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "one /64, one bucket"
+        );
+        assert_ne!(
+            bucket_subject("2001:db8:1:2::1"),
+            bucket_subject("2001:db8:1:3::1")
+        );
+        assert_eq!(bucket_subject("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_eq!(bucket_subject("::1"), "::/64");
+        assert_eq!(bucket_subject("not-an-ip"), "not-an-ip");
     }
 
     #[test]

@@ -3,6 +3,7 @@ import { ErrorMessage, Link, Loading, Notice, PageTitle } from '../components/ui
 import { useCooldown } from '../components/useLoad';
 import { describeError } from '../lib/errors';
 import { setFlash, takeFlash } from '../lib/flash';
+import { rememberOAuthState, takeOAuthState } from '../lib/oauthState';
 import { navigate, safeNext, type Loc } from '../lib/router';
 import type { Provider } from '../lib/types';
 import { api, auth, session } from '../state';
@@ -22,6 +23,8 @@ function ProviderButtons({ next }: { next: string }) {
     setError(null);
     try {
       const { url } = await api.oauthStart(provider);
+      // Only this tab may finish this flow (see lib/oauthState.ts).
+      rememberOAuthState(session, provider, url);
       session.setItem(OAUTH_NEXT, next);
       window.location.assign(url);
     } catch (err) {
@@ -165,35 +168,61 @@ export function RegisterPage({ loc }: { loc: Loc }) {
   );
 }
 
-/** `/app/oauth/:provider/callback?code=&state=`: finishes a provider sign-in. */
+/** Shown for a callback this tab did not start (or started too long ago): never sent to the API. */
+export const NOT_STARTED_HERE = 'This sign-in link was not started in this browser tab. Please sign in again.';
+
+/** The provider's own refusal (`error=access_denied` …), in our words: its `error_description` is not shown (anyone can write one into a link). */
+function providerRefusal(name: string, error: string): Error {
+  if (error === 'access_denied') return new Error(`Sign-in with ${name} was cancelled.`);
+  const code = /^[A-Za-z0-9_.-]{1,64}$/.test(error) ? ` (${error})` : '';
+  return new Error(`${name} did not complete the sign-in${code}. Please try again.`);
+}
+
+/**
+ * `/app/oauth/:provider/callback?code=&state=`: finishes a provider sign-in,
+ * only if this tab started it (the `state` it remembered; lib/oauthState.ts).
+ */
 export function OAuthCallbackPage({ provider, loc }: { provider: string; loc: Loc }) {
   const [error, setError] = useState<unknown>(null);
+  const [retry, setRetry] = useState('/app/login');
   const started = useRef(false);
+  const name = PROVIDERS.find((p) => p.id === provider)?.name ?? provider;
   useEffect(() => {
     if (started.current) return; // the state is single use: call once
     started.current = true;
-    const code = loc.query.get('code');
-    const state = loc.query.get('state');
-    const denied = loc.query.get('error_description') || loc.query.get('error');
     if (!PROVIDERS.some((p) => p.id === provider)) {
       setError(new Error(`Unknown sign-in provider “${provider}”.`));
       return;
     }
-    if (denied || !code || !state) {
-      setError(new Error(denied ? `Sign-in was not completed: ${denied}` : 'The sign-in answer is missing its code or state.'));
+    // Both are used up by this visit, whatever comes of it: a link cannot be replayed here.
+    const verdict = takeOAuthState(session, provider as Provider, loc.query.get('state'));
+    const next = safeNext(session.getItem(OAUTH_NEXT));
+    session.removeItem(OAUTH_NEXT);
+    if (next !== '/') setRetry(`/app/login?next=${encodeURIComponent(next)}`);
+
+    const refused = loc.query.get('error');
+    if (refused) {
+      setError(providerRefusal(name, refused));
+      return;
+    }
+    if (verdict !== 'ok') {
+      setError(new Error(NOT_STARTED_HERE));
+      return;
+    }
+    const code = loc.query.get('code');
+    const state = loc.query.get('state')!; // 'ok' means it equals the remembered one
+    if (!code) {
+      setError(new Error('The sign-in answer is missing its code. Please sign in again.'));
       return;
     }
     api.oauthCallback(provider as Provider, code, state).then(
       (s) => {
         auth.setSession(s);
-        const next = safeNext(session.getItem(OAUTH_NEXT));
-        session.removeItem(OAUTH_NEXT);
         navigate(next, { replace: true });
       },
       setError,
     );
   }, []);
-  const name = PROVIDERS.find((p) => p.id === provider)?.name ?? provider;
   return (
     <section class="narrow">
       <PageTitle title="Signing in">Signing in with {name}</PageTitle>
@@ -201,7 +230,7 @@ export function OAuthCallbackPage({ provider, loc }: { provider: string; loc: Lo
         <>
           <ErrorMessage error={error} />
           <p>
-            <Link href="/app/login">Back to sign in</Link>
+            <Link href={retry}>Back to sign in</Link>
           </p>
         </>
       ) : (

@@ -284,3 +284,51 @@ async fn unconfigured_and_unknown_providers_are_404() {
     );
     env.assert_clean();
 }
+
+/// Each start keeps a state in Redis for 10 minutes, so starts are limited
+/// per client address — and an IPv6 client is counted by its /64 (a
+/// subscriber's allocation), not by each of its 2^64 addresses.
+#[tokio::test]
+async fn sign_in_starts_are_limited_per_address_and_ipv6_per_64() {
+    let env =
+        TestEnv::start_with(&[("oauth_rate_limit", "3/0.01"), ("trusted_proxy_hops", "1")]).await;
+    let from = |addr: &str| {
+        env.http
+            .get(format!("{}/oauth/google", env.base))
+            .header("x-forwarded-for", addr)
+    };
+    for i in 1..=3 {
+        let r = env
+            .send(
+                "GET",
+                "/oauth/{provider}",
+                from(&format!("2001:db8:7:1::{i}")),
+            )
+            .await;
+        assert_eq!(
+            r.status, 404,
+            "start {i} is admitted (google is not configured)"
+        );
+    }
+    let r = env
+        .send(
+            "GET",
+            "/oauth/{provider}",
+            from("2001:db8:7:1:ffff:ffff:ffff:fffe"),
+        )
+        .await;
+    assert_eq!(
+        r.status, 429,
+        "the same /64 shares one bucket: {:?}",
+        r.json
+    );
+    assert!(r.header("retry-after").is_some());
+    let r = env
+        .send("GET", "/oauth/{provider}", from("2001:db8:7:2::1"))
+        .await;
+    assert_eq!(r.status, 404, "another /64 has its own bucket");
+    let r = env
+        .send("GET", "/oauth/{provider}", from("198.51.100.7"))
+        .await;
+    assert_eq!(r.status, 404, "an IPv4 client has its own bucket");
+}

@@ -150,15 +150,17 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
     ("POST", "/refresh", "", cost(5, 1, (1, 1), (0, 0))),
     ("POST", "/logout", "", cost(1, 1, (1, 1), (0, 0))),
     ("GET", "/me", "", cost(2, 1, (1, 1), (0, 0))),
+    // Every start takes the per-address bucket first (oauth_rate_limit,
+    // redis_url; one EVALSHA), a configured provider or not.
     (
         "GET",
         "/oauth/{provider}",
         "unconfigured, 404",
-        cost(1, 1, (0, 0), (0, 0)),
+        cost(3, 1, (0, 0), (1, 1)),
     ),
-    // The provider's four settings, the redirect base, redis_url; the
-    // pending sign-in is one SET.
-    ("GET", "/oauth/{provider}", "", cost(6, 1, (0, 0), (1, 1))),
+    // + the provider's four settings, the redirect base, redis_url again;
+    // the pending sign-in is one SET on the service's own connection.
+    ("GET", "/oauth/{provider}", "", cost(8, 1, (0, 0), (2, 2))),
     // GitHub: code exchange, /user, /user/emails. The state is one GETDEL.
     // SQL: identity lookup, email lookup, account + identity in one
     // statement, the new family. Variables: the provider's six, redis_url,
