@@ -79,41 +79,24 @@ $$;
 -- Claims up to p_limit pending orders that are due, for p_lease_secs: a
 -- second sweep running at the same time skips them (SKIP LOCKED, then the
 -- lease), and a sweep that dies mid-way leaves them due again after the
--- lease. Returns `order_lifecycle` of the claimed orders.
+-- lease. Returns their ids (read with `order_lifecycle`).
 CREATE FUNCTION claim_due_orders(p_limit INTEGER, p_lease_secs INTEGER)
-RETURNS TABLE (
-    order_id BIGINT,
-    user_id BIGINT,
-    order_status TEXT,
-    age_secs DOUBLE PRECISION,
-    checks INTEGER,
-    payment_status TEXT,
-    attempt_id BIGINT,
-    gateway_order_id TEXT,
-    has_token BOOLEAN,
-    secs_left DOUBLE PRECISION,
-    transaction_status TEXT
-)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    now_utc TIMESTAMP := now() AT TIME ZONE 'UTC';
-    claimed BIGINT[];
-BEGIN
+RETURNS BIGINT[]
+LANGUAGE sql AS $$
     WITH due AS (
         SELECT o.id FROM orders o
-        WHERE o.status = 'pending' AND o.next_check_at IS NOT NULL AND o.next_check_at <= now_utc
+        WHERE o.status = 'pending' AND o.next_check_at IS NOT NULL
+          AND o.next_check_at <= now() AT TIME ZONE 'UTC'
         ORDER BY o.next_check_at
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
     ), leased AS (
-        UPDATE orders o SET next_check_at = now_utc + make_interval(secs => p_lease_secs)
+        UPDATE orders o
+        SET next_check_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => p_lease_secs)
         FROM due WHERE o.id = due.id
         RETURNING o.id
     )
-    SELECT coalesce(array_agg(leased.id), '{}') INTO claimed FROM leased;
-    RETURN QUERY SELECT * FROM order_lifecycle(claimed);
-END;
+    SELECT coalesce(array_agg(leased.id), '{}') FROM leased
 $$;
 
 -- The sweep's next look at an order it left pending.

@@ -4,4 +4,5 @@
 mod deploy_manifest;
 mod maintenance;
 mod outbox_sql;
+mod process;
 mod relay_kafka;

@@ -3,12 +3,10 @@
 //! Kafka off here, so no broker is needed.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use integration::{RedisServer, TestDatabase};
-use test_support::{free_port, wait_listening, KillOnDrop};
 use tokio_postgres::Client;
 
 /// The database's UTC clock, as the schema's timestamps are written.
@@ -458,51 +456,9 @@ async fn the_idempotency_replay_reads_the_order_created_index() {
     assert!(!plan.contains("Seq Scan"), "{plan}");
 }
 
-struct Relay {
-    metrics_port: u16,
-    _child: KillOnDrop,
-}
-
 /// The relay binary with Kafka off and a 1-second maintenance tick.
-fn start_relay(db: &TestDatabase, redis: &RedisServer) -> Relay {
-    let metrics_port = free_port().unwrap();
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("relay-logs");
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = std::fs::File::create(dir.join(format!("relay-{metrics_port}.log"))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .env("DATABASE_URL", &db.url)
-        .env("REDIS_URL", redis.url())
-        .env("KAFKA_BROKERS", "off")
-        .env("RELAY_HTTP_ADDR", format!("127.0.0.1:{metrics_port}"))
-        .env("RELAY_REDELIVER_AFTER_SECS", "3600")
-        .env("RELAY_MAINTENANCE_EVERY_SECS", "1")
-        .env("RUST_LOG", "info")
-        .stdout(log)
-        .spawn()
-        .unwrap();
-    let child = KillOnDrop(child);
-    wait_listening(metrics_port, "relay", Duration::from_secs(30)).unwrap();
-    Relay {
-        metrics_port,
-        _child: child,
-    }
-}
-
-impl Relay {
-    /// The value of the series `name` (labels included), 0 when absent.
-    async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    }
+fn start_relay(db: &TestDatabase, redis: &RedisServer) -> crate::process::Relay {
+    crate::process::start(db, redis, "off", &[("RELAY_MAINTENANCE_EVERY_SECS", "1")])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

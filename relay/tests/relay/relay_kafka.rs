@@ -10,19 +10,8 @@ use integration::{KafkaBroker, PostgresServer, RedisServer, TestDatabase};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use test_support::{free_port, wait_listening, KillOnDrop};
 
-struct Relay {
-    metrics_port: u16,
-    child: KillOnDrop,
-}
-
-/// Each relay's JSON log, kept for when a test fails.
-fn log_file(port: u16) -> std::fs::File {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("relay-logs");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::File::create(dir.join(format!("relay-{port}.log"))).unwrap()
-}
+use crate::process::Relay;
 
 fn start_relay(
     db: &TestDatabase,
@@ -30,40 +19,7 @@ fn start_relay(
     broker: &KafkaBroker,
     extra: &[(&str, &str)],
 ) -> Relay {
-    let metrics_port = free_port().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay"));
-    cmd.env("DATABASE_URL", &db.url)
-        .env("REDIS_URL", redis.url())
-        .env("KAFKA_BROKERS", broker.bootstrap())
-        .env("RELAY_HTTP_ADDR", format!("127.0.0.1:{metrics_port}"))
-        .env("RELAY_REDELIVER_AFTER_SECS", "3600")
-        .env("RUST_LOG", "info")
-        .stdout(log_file(metrics_port));
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let child = KillOnDrop(cmd.spawn().unwrap());
-    wait_listening(metrics_port, "relay", Duration::from_secs(30)).unwrap();
-    Relay {
-        metrics_port,
-        child,
-    }
-}
-
-impl Relay {
-    async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    }
+    crate::process::start(db, redis, &broker.bootstrap(), extra)
 }
 
 /// The event topics, created as the relay creates them, and a producer with

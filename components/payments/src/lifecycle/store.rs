@@ -58,7 +58,7 @@ fn attempt(row: &Row) -> Result<Option<AttemptView>, ServiceError> {
 /// Claims up to `limit` due pending orders for `lease_secs`.
 pub fn claim_due(db: &Db, limit: u32, lease_secs: i32) -> Result<Vec<OrderView>, ServiceError> {
     let rs = db.query(
-        &format!("SELECT {COLUMNS} FROM claim_due_orders($1, $2)"),
+        &format!("SELECT {COLUMNS} FROM order_lifecycle(claim_due_orders($1, $2))"),
         &[
             ParameterValue::Int32(i32::try_from(limit).unwrap_or(i32::MAX)),
             ParameterValue::Int32(lease_secs),
