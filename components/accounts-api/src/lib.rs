@@ -66,16 +66,7 @@ impl Handler for AccountsApi {
                 let user = users::get_user(caller.user_id)?;
                 Ok(Reply::json(200, &UserJson::from(user)))
             }
-            Accounts::OAuthStart(provider) => {
-                // Each start keeps a state in Redis for 10 minutes: limited
-                // per address, or anyone could fill Redis with them.
-                if let Some(address) = edge::client::address(&req)? {
-                    let bucket = rate_limit::configured("oauth-address", &OAUTH_START, &address)?;
-                    rate_limit::take(ctx, bucket.into_iter().collect())?;
-                }
-                let url = users::oauth_authorize_url(wit_provider(provider))?;
-                Ok(Reply::json(200, &AuthorizeUrl { url }))
-            }
+            Accounts::OAuthStart(provider) => oauth_start(&req, ctx, provider),
             Accounts::OAuthCallback(provider) => match oauth_callback_query(&ctx.query)? {
                 OAuthReturn::Code { code, state } => {
                     let session = users::oauth_callback(wit_provider(provider), &code, &state)?;
@@ -89,6 +80,18 @@ impl Handler for AccountsApi {
             },
         }
     }
+}
+
+/// `GET /oauth/{provider}`: each start keeps a state in Redis for 10
+/// minutes, so starts are limited per address (or anyone could fill Redis
+/// with them) before the state is written.
+fn oauth_start(req: &IncomingRequest, ctx: &mut Context, provider: OAuthProvider) -> HttpResult {
+    if let Some(address) = edge::client::address(req)? {
+        let bucket = rate_limit::configured("oauth-address", &OAUTH_START, &address)?;
+        rate_limit::take(ctx, bucket.into_iter().collect())?;
+    }
+    let url = users::oauth_authorize_url(wit_provider(provider))?;
+    Ok(Reply::json(200, &AuthorizeUrl { url }))
 }
 
 fn wit_provider(p: OAuthProvider) -> users::OauthProvider {
