@@ -1,8 +1,11 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
+import { VerifyEmailBanner } from './components/account';
 import { Link, Loading, PageTitle } from './components/ui';
 import { cartCount } from './lib/cart';
 import { matchPath, navigate, useLocation, type Loc } from './lib/router';
+import { AccountPage } from './pages/Account';
+import { ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage } from './pages/AccountLinks';
 import { AdminPage } from './pages/Admin';
 import { CartPage } from './pages/Cart';
 import { LoginPage, OAuthCallbackPage, RegisterPage } from './pages/Login';
@@ -42,6 +45,13 @@ function Header({ loc }: { loc: Loc }) {
             <li>
               <Link href="/app/orders" aria-current={current('/app/orders')}>
                 My orders
+              </Link>
+            </li>
+          )}
+          {user && (
+            <li>
+              <Link href="/app/account" aria-current={current('/app/account')}>
+                Account
               </Link>
             </li>
           )}
@@ -122,6 +132,15 @@ function route(loc: Loc) {
   if (matchPath('/app/login', path)) return <LoginPage loc={loc} />;
   if (matchPath('/app/register', path)) return <RegisterPage loc={loc} />;
   if ((m = matchPath('/app/oauth/:provider/callback', path))) return <OAuthCallbackPage provider={m.provider} loc={loc} />;
+  if (matchPath('/app/verify-email', path)) return <VerifyEmailPage />;
+  if (matchPath('/app/forgot-password', path)) return <ForgotPasswordPage />;
+  if (matchPath('/app/reset-password', path)) return <ResetPasswordPage />;
+  if (matchPath('/app/account', path))
+    return (
+      <RequireAuth>
+        <AccountPage />
+      </RequireAuth>
+    );
   if (matchPath('/app/orders', path))
     return (
       <RequireAuth>
@@ -154,6 +173,8 @@ export function App() {
         Skip to content
       </a>
       <Header loc={loc} />
+      {/* Not over the page that is verifying right now. */}
+      {loc.path !== '/app/verify-email' && <VerifyEmailBanner />}
       <main id="main" key={loc.path}>
         {route(loc)}
       </main>

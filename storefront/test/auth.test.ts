@@ -181,6 +181,60 @@ describe('Auth', () => {
     expect(bodyOf(calls[0])).toEqual({ refresh_token: refreshToken(1) });
   });
 
+  it('a password change replaces the tokens (refresh token stored, timer rescheduled) and keeps the user', async () => {
+    const changed = jwt(nowSecs() + 900);
+    const { auth } = makeAuth((call) =>
+      call.url === '/refresh' ? json(200, { token: jwt(nowSecs() + 1800), refresh_token: refreshToken(3) }) : json(404, {}),
+    );
+    auth.setSession({ token: jwt(nowSecs() + 60), refresh_token: refreshToken(1), user: USER });
+    let emitted = 0;
+    auth.subscribe(() => emitted++);
+    auth.replaceTokens({ token: changed, refresh_token: refreshToken(2) });
+    expect(auth.accessToken).toBe(changed);
+    expect(auth.user).toEqual(USER);
+    expect(storage.getItem(REFRESH_KEY)).toBe(refreshToken(2));
+    expect(emitted).toBe(1);
+    await vi.advanceTimersByTimeAsync(60_000); // the old token's refresh time: nothing
+    expect(calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(780_000); // the new token's
+    expect(calls.map((c) => c.url)).toEqual(['/refresh']);
+    expect(bodyOf(calls[0])).toEqual({ refresh_token: refreshToken(2) });
+  });
+
+  it('updateUser takes a fresher copy of the signed-in user only', () => {
+    const { auth } = makeAuth(() => json(500, {}));
+    auth.updateUser({ ...USER, email_verified: true }); // nobody signed in
+    expect(auth.user).toBeNull();
+    auth.setSession({ token: jwt(nowSecs() + 900), refresh_token: refreshToken(1), user: { ...USER, email_verified: false } });
+    auth.updateUser({ ...USER, id: 8, email_verified: true }); // another account
+    expect(auth.user?.email_verified).toBe(false);
+    auth.updateUser({ ...USER, email_verified: true });
+    expect(auth.user?.email_verified).toBe(true);
+  });
+
+  it('reloadUser reads /me with the access token; a failure keeps the user and the session', async () => {
+    const token = jwt(nowSecs() + 900);
+    let answer: Response | Error = json(503, { error: 'down' });
+    const { auth } = makeAuth(() => {
+      if (answer instanceof Error) throw answer;
+      return answer;
+    });
+    auth.setSession({ token, refresh_token: refreshToken(1), user: { ...USER, email_verified: false } });
+    await auth.reloadUser();
+    expect(auth.user?.email_verified).toBe(false);
+    answer = json(401, { error: 'expired' });
+    await auth.reloadUser();
+    expect(auth.user?.email_verified).toBe(false);
+    expect(storage.getItem(REFRESH_KEY)).toBe(refreshToken(1)); // not signed out by a best-effort read
+    answer = new TypeError('Failed to fetch');
+    await auth.reloadUser();
+    answer = json(200, { ...USER, email_verified: true });
+    await auth.reloadUser();
+    expect(auth.user?.email_verified).toBe(true);
+    expect(calls.map((c) => c.url)).toEqual(['/me', '/me', '/me', '/me']);
+    expect((calls[3].init?.headers as Record<string, string>).authorization).toBe(`Bearer ${token}`);
+  });
+
   it('follows another tab signing out', () => {
     const { auth } = makeAuth(() => json(500, {}));
     auth.setSession({ token: jwt(nowSecs() + 900), refresh_token: refreshToken(1), user: USER });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../src/lib/api';
-import { ApiError, describeError, errorFromResponse, parseRetryAfter } from '../src/lib/errors';
+import { ApiError, describeError, errorFromResponse, parseRetryAfter, waitSeconds } from '../src/lib/errors';
+import { newPasswordProblem, takeLinkToken } from '../src/lib/account';
 import { matchPath, safeNext } from '../src/lib/router';
 import { json } from './helpers';
 
@@ -23,6 +24,18 @@ describe('API errors', () => {
     expect(describeError(e)).toBe('Rate limit exceeded. Please try again later. Please wait 3 seconds before trying again.');
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 0)).toBe(10);
     expect(parseRetryAfter('soon')).toBeNull();
+  });
+
+  it('a 503 with Retry-After (a fail-closed limiter) says how long to wait too; one without does not', async () => {
+    const e = await errorFromResponse(json(503, { error: 'Service unavailable' }, { 'retry-after': '5' }));
+    expect(waitSeconds(e)).toBe(5);
+    expect(describeError(e)).toBe('Service unavailable Please wait 5 seconds before trying again.');
+    const plain = await errorFromResponse(json(503, { error: 'Midtrans is unavailable' }));
+    expect(waitSeconds(plain)).toBeNull();
+    expect(describeError(plain)).toBe('Midtrans is unavailable');
+    expect(waitSeconds(new ApiError(429, 'x'))).toBe(1);
+    expect(waitSeconds(new ApiError(400, 'x', 9))).toBeNull();
+    expect(waitSeconds(null)).toBeNull();
   });
 
   it('turns a network failure into a message', async () => {
@@ -69,5 +82,65 @@ describe('router', () => {
     expect(safeNext('//evil.example')).toBe('/');
     expect(safeNext('https://evil.example')).toBe('/');
     expect(safeNext(null)).toBe('/');
+  });
+});
+
+describe('account links', () => {
+  function fakeLocation(href: string) {
+    const url = new URL(href);
+    const replaced: string[] = [];
+    const loc = { hash: url.hash, pathname: url.pathname, search: url.search } as Location;
+    const hist = { state: { kept: 1 }, replaceState: (_s: unknown, _t: string, to: string) => void replaced.push(to) } as unknown as History;
+    return { loc, hist, replaced };
+  }
+
+  it('takes the token from the fragment and replaces the address without it (the query stays)', () => {
+    const { loc, hist, replaced } = fakeLocation('https://shop.example/app/reset-password?x=1#token=abc_DEF-123');
+    expect(takeLinkToken(loc, hist)).toBe('abc_DEF-123');
+    expect(replaced).toEqual(['/app/reset-password?x=1']);
+  });
+
+  it('clears any fragment; no token, an empty one or none at all is null', () => {
+    let f = fakeLocation('https://shop.example/app/verify-email#other=1');
+    expect(takeLinkToken(f.loc, f.hist)).toBeNull();
+    expect(f.replaced).toEqual(['/app/verify-email']);
+    f = fakeLocation('https://shop.example/app/verify-email#token=');
+    expect(takeLinkToken(f.loc, f.hist)).toBeNull();
+    f = fakeLocation('https://shop.example/app/verify-email');
+    expect(takeLinkToken(f.loc, f.hist)).toBeNull();
+    expect(f.replaced).toEqual([]);
+  });
+
+  it('a new password typed twice must match', () => {
+    expect(newPasswordProblem('correct horse', 'correct horse')).toBeNull();
+    expect(newPasswordProblem('correct horse', 'correct horse ')).toMatch(/not the same/);
+  });
+});
+
+describe('account API calls', () => {
+  it('send the contract bodies, with the bearer token only where the contract says', async () => {
+    const seen: Array<{ url: string; method?: string; body: unknown; authorization?: string }> = [];
+    const api = createClient({
+      fetch: async (url, init) => {
+        const headers = init?.headers as Record<string, string>;
+        seen.push({ url, method: init?.method, body: init?.body ? JSON.parse(String(init.body)) : undefined, authorization: headers.authorization });
+        if (url === '/me/password') return json(200, { token: 't2', refresh_token: 'r2' });
+        if (url === '/verify-email/resend' || url === '/password/forgot') return json(202, { message: 'ok' });
+        return new Response(null, { status: 204 });
+      },
+      auth: { getToken: async () => 'tok', recover: async () => null },
+    });
+    expect(await api.verifyEmail({ token: 'T' })).toBeUndefined();
+    expect(await api.resendVerification()).toEqual({ message: 'ok' });
+    expect(await api.forgotPassword({ email: 'a@b.example' })).toEqual({ message: 'ok' });
+    expect(await api.resetPassword({ token: 'T', password: 'pw-123456' })).toBeUndefined();
+    expect(await api.changePassword({ current_password: 'old', new_password: 'new-123456' })).toEqual({ token: 't2', refresh_token: 'r2' });
+    expect(seen).toEqual([
+      { url: '/verify-email', method: 'POST', body: { token: 'T' }, authorization: undefined },
+      { url: '/verify-email/resend', method: 'POST', body: undefined, authorization: 'Bearer tok' },
+      { url: '/password/forgot', method: 'POST', body: { email: 'a@b.example' }, authorization: undefined },
+      { url: '/password/reset', method: 'POST', body: { token: 'T', password: 'pw-123456' }, authorization: undefined },
+      { url: '/me/password', method: 'PUT', body: { current_password: 'old', new_password: 'new-123456' }, authorization: 'Bearer tok' },
+    ]);
   });
 });

@@ -87,6 +87,12 @@ pub fn midtrans_server_key() -> anyhow::Result<String> {
     )
 }
 
+/// `SPIN_VARIABLE_RESEND_API_KEY`, or a random key kept in `.spin/` for
+/// this checkout (the local mail sink and the app share it).
+pub fn resend_api_key() -> anyhow::Result<String> {
+    dev_secret("SPIN_VARIABLE_RESEND_API_KEY", "resend-dev-api-key", 16)
+}
+
 /// The variable `var` when set, else `.spin/<file>`: made once of `bytes`
 /// random bytes (hex), then reused.
 fn dev_secret(var: &str, file: &str, bytes: usize) -> anyhow::Result<String> {

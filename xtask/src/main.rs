@@ -29,7 +29,7 @@ enum Task {
     /// process: the HTTP components on http://127.0.0.1:3000
     /// (SPIN_HTTP_LISTEN_ADDR), the Redis-trigger workers (restarted when
     /// they exit, as on a Redis disconnect), the relay (Kafka only with
-    /// KAFKA_BROKERS set) and a local Midtrans sandbox.
+    /// KAFKA_BROKERS set), a local Midtrans sandbox and a mail sink.
     Up {
         /// `spin` (real Spin; the default when on PATH) or `host` (the
         /// project's wasmtime host).
@@ -51,6 +51,15 @@ enum Task {
         /// you set (so does setting one).
         #[arg(long, conflicts_with = "oauth_port")]
         no_fake_oauth: bool,
+        /// Port of the mail sink on 127.0.0.1: a local Resend that keeps
+        /// every mail the shop sends (see them, and follow their links, at
+        /// its address). Its key is kept in .spin/.
+        #[arg(long, default_value_t = 3902)]
+        mail_port: u16,
+        /// No mail sink: mail goes to the SPIN_VARIABLE_RESEND_* you set (so
+        /// does setting SPIN_VARIABLE_RESEND_API_BASE_URL).
+        #[arg(long, conflicts_with = "mail_port")]
+        no_mail_sink: bool,
     },
     /// Everything CI runs: format, lints, unit, component and end-to-end tests.
     Test,
@@ -105,6 +114,7 @@ pub const COMPONENTS: &[&str] = &[
     "order-created-worker",
     "payment-updated-worker",
     "maintenance-worker",
+    "mail-worker",
     "storefront",
     "probe",
     "hello",
@@ -123,6 +133,8 @@ fn main() -> anyhow::Result<()> {
             no_midtrans_sandbox,
             oauth_port,
             no_fake_oauth,
+            mail_port,
+            no_mail_sink,
         } => {
             let ended = up::up(up::Options {
                 runtime,
@@ -130,6 +142,8 @@ fn main() -> anyhow::Result<()> {
                 midtrans_port,
                 fake_oauth: !no_fake_oauth,
                 oauth_port,
+                mail_sink: !no_mail_sink,
+                mail_port,
             })?;
             match ended.filter(|status| !status.success()) {
                 Some(status) => {

@@ -10,9 +10,13 @@
 //! - `midtrans-sandbox`: a local Midtrans the payments talk to, unless
 //!   `--no-midtrans-sandbox` or a Midtrans base URL is set;
 //! - `fake-oauth`: a local Google, GitHub and Facebook for the storefront's
-//!   "Sign in with …", unless `--no-fake-oauth` or a client id is set.
+//!   "Sign in with …", unless `--no-fake-oauth` or a client id is set;
+//! - `mail-sink`: a local Resend that keeps every mail the shop sends,
+//!   unless `--no-mail-sink` or a Resend base URL is set;
+//! - `mail`: the mail worker's Redis triggers, apart from the saga's (a slow
+//!   mail API must not hold up the saga), restarted like the workers.
 //!
-//! Any process but the workers exiting ends `up` with its exit status.
+//! Any process but the workers and the mail worker exiting ends `up` with its exit status.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -34,6 +38,8 @@ pub struct Options {
     pub midtrans_port: u16,
     pub fake_oauth: bool,
     pub oauth_port: u16,
+    pub mail_sink: bool,
+    pub mail_port: u16,
 }
 
 const SNAP_BASE_URL: &str = "SPIN_VARIABLE_MIDTRANS_SNAP_BASE_URL";
@@ -60,6 +66,8 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
         "midtrans-sandbox",
         "-p",
         "fake-oauth",
+        "-p",
+        "mail-sink",
     ]);
     if spin.is_none() {
         build.args(["-p", "platform-host"]);
@@ -85,15 +93,33 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
             supervisor.spawn("midtrans-sandbox", sandbox, false)?;
         }
     }
+    if opts.mail_sink {
+        if let Some(sink) = mail_sink(&bin, opts.mail_port, &mut vars)? {
+            supervisor.spawn("mail-sink", sink, false)?;
+        }
+    }
     supervisor.spawn("relay", relay(&bin), false)?;
     let app = triggers_process(spin.as_deref(), &bin, &triggers.http, &vars);
     supervisor.spawn("app", app, false)?;
-    if !triggers.redis.is_empty() {
-        let workers = triggers_process(spin.as_deref(), &bin, &triggers.redis, &vars);
-        supervisor.spawn("workers", workers, true)?;
+    // The mail worker runs apart from the saga's workers, as in its own
+    // SpinApp: Spin awaits every component subscribed to a channel together,
+    // so a slow mail API would hold up the saga's next event.
+    let (mail, saga): (Vec<String>, Vec<String>) = triggers
+        .redis
+        .iter()
+        .cloned()
+        .partition(|id| OWN_PROCESS.contains(&id.as_str()));
+    for (name, components) in [("workers", saga), ("mail", mail)] {
+        if !components.is_empty() {
+            let process = triggers_process(spin.as_deref(), &bin, &components, &vars);
+            supervisor.spawn(name, process, true)?;
+        }
     }
     supervisor.run()
 }
+
+/// Redis-trigger components that run in a Spin process of their own.
+const OWN_PROCESS: &[&str] = &["mail-worker"];
 
 /// `Some(spin)` to run the components on real Spin, `None` on platform-host.
 fn spin_runtime(choice: Option<Runtime>) -> anyhow::Result<Option<PathBuf>> {
@@ -209,6 +235,39 @@ fn midtrans_sandbox(
     vars.insert(SNAP_BASE_URL.into(), base.clone());
     vars.insert(API_BASE_URL.into(), base.clone());
     println!("Midtrans sandbox: {base} (pay on its payment pages; notifications go to {notification_url})");
+    Ok(Some(cmd))
+}
+
+const RESEND_API_BASE_URL: &str = "SPIN_VARIABLE_RESEND_API_BASE_URL";
+const MAIL_FROM: &str = "SPIN_VARIABLE_MAIL_FROM";
+/// The sender of local mail: the sink accepts any well-formed address.
+const DEV_MAIL_FROM: &str = "Shop <shop@mail.dev.test>";
+
+/// The sink's command, with the app's Resend variables pointed at it; `None`
+/// when a Resend base URL is set (the user's provider is used).
+fn mail_sink(
+    bin: &Path,
+    port: u16,
+    vars: &mut HashMap<String, String>,
+) -> anyhow::Result<Option<Command>> {
+    if std::env::var_os(RESEND_API_BASE_URL).is_some() {
+        eprintln!(
+            "xtask: {RESEND_API_BASE_URL} is set, so no mail sink: mail goes to the provider you set"
+        );
+        return Ok(None);
+    }
+    let key = env::resend_api_key()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = Command::new(bin.join("mail-sink"));
+    cmd.args(["--listen", "127.0.0.1", "--port", &port.to_string()])
+        // The key in the environment: never on a command line (`ps`, logs).
+        .env("MAIL_SINK_API_KEY", &key);
+    vars.insert("SPIN_VARIABLE_RESEND_API_KEY".into(), key);
+    vars.insert(RESEND_API_BASE_URL.into(), base.clone());
+    if std::env::var_os(MAIL_FROM).is_none() {
+        vars.insert(MAIL_FROM.into(), DEV_MAIL_FROM.into());
+    }
+    println!("Mail sink: {base} (every mail the shop sends, with its links)");
     Ok(Some(cmd))
 }
 

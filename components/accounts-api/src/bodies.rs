@@ -5,14 +5,15 @@ use serde::Serialize;
 
 use crate::shop::platform::users::{Role, Session, TokenPair, User};
 
-/// `{id, full_name, email, role}` (`email` is null for a provider account
-/// that gave none).
+/// `{id, full_name, email, role, email_verified}` (`email` is null for a
+/// provider account that gave none).
 #[derive(Serialize)]
 pub struct UserJson {
     id: i64,
     full_name: String,
     email: Option<String>,
     role: &'static str,
+    email_verified: bool,
 }
 
 impl From<User> for UserJson {
@@ -25,6 +26,7 @@ impl From<User> for UserJson {
                 Role::Customer => "customer",
                 Role::Admin => "admin",
             },
+            email_verified: u.email_verified,
         }
     }
 }

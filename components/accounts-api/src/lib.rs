@@ -2,15 +2,17 @@
 //! over the users service, which is composed into this component (and only
 //! this one).
 //!
-//! Sign-up and sign-in take a token from a per-address and a per-email
-//! bucket before any password is hashed: the buckets are what stands
-//! between a guesser and argon2's cost.
+//! Sign-up and sign-in take their tokens before any password is hashed: the
+//! buckets are what stands between a guesser and argon2's cost, so these
+//! routes refuse (503) when Redis cannot count. A sign-in's failures, not
+//! its attempts, cost the email's buckets (docs/decisions/0005 §4d), so
+//! nobody can lock a named account out.
 
 mod bodies;
 
 component_support::bindings!("accounts-api");
 
-use edge::rate_limit;
+use edge::rate_limit::{self, Fail};
 use edge::route::Accounts;
 use edge::{auth, body, Context, Handler, HttpResult, Reply};
 use platform_core::account::{self, Credentials, Email, OAuthProvider, Registration};
@@ -32,7 +34,7 @@ impl Handler for AccountsApi {
             Accounts::Register => {
                 let address = edge::client::address(&req)?;
                 let input = Registration::from_json(&body::read_json(req).await?)?;
-                limit_attempts(ctx, &SIGN_UP, address, &input.email)?;
+                limit_sign_up(ctx, address, &input.email)?;
                 users::register(&users::Registration {
                     full_name: input.full_name.as_str().to_string(),
                     email: input.email.as_str().to_string(),
@@ -46,8 +48,9 @@ impl Handler for AccountsApi {
             Accounts::Login => {
                 let address = edge::client::address(&req)?;
                 let input = Credentials::from_json(&body::read_json(req).await?)?;
-                limit_attempts(ctx, &SIGN_IN, address, &input.email)?;
+                let taken = rate_limit::take_sign_in(ctx, sign_in_limits(address, &input.email)?)?;
                 let session = users::login(input.email.as_str(), input.password.expose())?;
+                rate_limit::settle_sign_in(ctx, taken);
                 ctx.user_id = Some(session.user.id);
                 Ok(Reply::json(200, &SessionBody::from(session)))
             }
@@ -88,7 +91,7 @@ impl Handler for AccountsApi {
 fn oauth_start(req: &IncomingRequest, ctx: &mut Context, provider: OAuthProvider) -> HttpResult {
     if let Some(address) = edge::client::address(req)? {
         let bucket = rate_limit::configured("oauth-address", &OAUTH_START, &address)?;
-        rate_limit::take(ctx, bucket.into_iter().collect())?;
+        rate_limit::take(ctx, bucket.into_iter().collect(), Fail::Closed)?;
     }
     let url = users::oauth_authorize_url(wit_provider(provider))?;
     Ok(Reply::json(200, &AuthorizeUrl { url }))
@@ -107,27 +110,12 @@ fn oauth_callback_query(query: &str) -> Result<OAuthReturn, ServiceError> {
         .ok_or_else(|| ServiceError::invalid("the callback needs `code` and `state`"))
 }
 
-/// The brute-force limits of one kind of attempt: a bucket per client
-/// address and one per email, each `(policy, setting)`; a setting of `off`
-/// drops its bucket.
-struct AttemptLimits {
-    per_address: (&'static str, setting::Bucket),
-    per_email: (&'static str, setting::Bucket),
-}
-
-const SIGN_UP: AttemptLimits = AttemptLimits {
-    per_address: (
-        "register-address",
-        setting::Bucket {
-            name: "register_rate_limit",
-        },
-    ),
-    per_email: (
-        "register-email",
-        setting::Bucket {
-            name: "register_email_rate_limit",
-        },
-    ),
+/// Sign-ups per client address and per email.
+const REGISTER_ADDRESS: setting::Bucket = setting::Bucket {
+    name: "register_rate_limit",
+};
+const REGISTER_EMAIL: setting::Bucket = setting::Bucket {
+    name: "register_email_rate_limit",
 };
 
 /// Provider sign-ins started per client address.
@@ -135,37 +123,60 @@ const OAUTH_START: setting::Bucket = setting::Bucket {
     name: "oauth_rate_limit",
 };
 
-const SIGN_IN: AttemptLimits = AttemptLimits {
-    per_address: (
-        "login-address",
-        setting::Bucket {
-            name: "login_rate_limit",
-        },
-    ),
-    per_email: (
-        "login-email",
-        setting::Bucket {
-            name: "login_email_rate_limit",
-        },
-    ),
+/// Sign-in attempts per client address (every attempt: the CPU guard).
+const LOGIN_ADDRESS: setting::Bucket = setting::Bucket {
+    name: "login_rate_limit",
+};
+/// Failed sign-ins per email from one address.
+const LOGIN_FAILURE: setting::Bucket = setting::Bucket {
+    name: "login_failure_rate_limit",
+};
+/// Failed sign-ins per account from addresses it has not seen succeed.
+const LOGIN_ACCOUNT_FAILURE: setting::Bucket = setting::Bucket {
+    name: "login_account_failure_rate_limit",
 };
 
-/// Takes the attempt's tokens: the client's address first (a refused
-/// address does not drain the email's bucket), then the email.
-fn limit_attempts(
+/// Takes a sign-up's tokens: the client's address first (a refused address
+/// does not drain the email's bucket), then the email.
+fn limit_sign_up(
     ctx: &mut Context,
-    limits: &AttemptLimits,
     address: Option<String>,
     email: &Email,
 ) -> Result<(), ServiceError> {
     let mut buckets = Vec::with_capacity(2);
     if let Some(address) = address {
-        let (policy, setting) = &limits.per_address;
-        buckets.extend(rate_limit::configured(policy, setting, &address)?);
+        buckets.extend(rate_limit::configured(
+            "register-address",
+            &REGISTER_ADDRESS,
+            &address,
+        )?);
     }
-    let (policy, setting) = &limits.per_email;
-    buckets.extend(rate_limit::configured(policy, setting, email.as_str())?);
-    rate_limit::take(ctx, buckets)
+    buckets.extend(rate_limit::configured(
+        "register-email",
+        &REGISTER_EMAIL,
+        email.as_str(),
+    )?);
+    rate_limit::take(ctx, buckets, Fail::Closed)
+}
+
+/// A sign-in's buckets. A client without an address (no peer known) shares
+/// the `-` subject with every other such client.
+fn sign_in_limits(
+    address: Option<String>,
+    email: &Email,
+) -> Result<rate_limit::SignIn, ServiceError> {
+    let email = email.as_str();
+    let per_address = match &address {
+        Some(address) => rate_limit::configured("login-address", &LOGIN_ADDRESS, address)?,
+        None => None,
+    };
+    let pair = format!("{email}|{}", address.as_deref().unwrap_or("-"));
+    Ok(rate_limit::SignIn {
+        address: per_address,
+        failures: rate_limit::configured("login-failure", &LOGIN_FAILURE, &pair)?,
+        account: rate_limit::configured("login-account", &LOGIN_ACCOUNT_FAILURE, email)?,
+        known_key: format!("login:known:{pair}"),
+    })
 }
 
 edge::http_entry!(AccountsApi);

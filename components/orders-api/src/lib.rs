@@ -7,6 +7,7 @@ component_support::bindings!("orders-api");
 
 use component_support::wit::types::PageRequest;
 use edge::context::header;
+use edge::rate_limit::Fail;
 use edge::route::Orders;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::order::{IdempotencyKey, OrderRequest};
@@ -31,6 +32,7 @@ impl Handler for OrdersApi {
                 rate_limit::take(
                     ctx,
                     vec![rate_limit::per_user("order-write", user.user_id)?],
+                    Fail::Open,
                 )?;
                 create(req, user.user_id, key).await
             }

@@ -7,6 +7,7 @@ mod bodies;
 
 component_support::bindings!("payments-api");
 
+use edge::rate_limit::Fail;
 use edge::route::Payments;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::payment::InitiateRequest;
@@ -33,6 +34,7 @@ impl Handler for PaymentsApi {
                 rate_limit::take(
                     ctx,
                     vec![rate_limit::per_user("payment-write", user.user_id)?],
+                    Fail::Open,
                 )?;
                 initiate(req, user.user_id).await
             }
@@ -42,6 +44,7 @@ impl Handler for PaymentsApi {
                 rate_limit::take(
                     ctx,
                     vec![rate_limit::per_user("payment-write", user.user_id)?],
+                    Fail::Open,
                 )?;
                 let status = payments::cancel_order(user.user_id, order.get())?;
                 Ok(Reply::json(

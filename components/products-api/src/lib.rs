@@ -6,6 +6,7 @@ mod bodies;
 component_support::bindings!("products-api");
 
 use component_support::wit::types::{Client, PageRequest};
+use edge::rate_limit::Fail;
 use edge::route::Products;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::page::Page;
@@ -35,6 +36,7 @@ impl Handler for ProductsApi {
                 rate_limit::take(
                     ctx,
                     vec![rate_limit::per_user("product-write", admin.user_id)?],
+                    Fail::Open,
                 )?;
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
                 let product = catalog::create_product(&to_wit(input))?;

@@ -223,14 +223,25 @@ fn sign_in(p: Provider, id: Identity) -> Result<Session, ServiceError> {
                     p.title()
                 )));
             }
-            store::link_identity(
+            let user_id = existing.user.id;
+            let evicted = store::link_verified_identity(
                 &db,
-                existing.user.id,
+                user_id,
                 p.name(),
                 &id.subject,
-                Some(email.as_str()),
+                email,
+                &id.name,
             )?;
-            return service::start_session(&db, existing, None);
+            if !evicted {
+                return service::start_session(&db, existing, None);
+            }
+            component_support::log::warn(
+                "provider proved the email of an account someone else registered: its password and sessions are gone",
+                &format!("user_id={user_id}"),
+            );
+            let owner = store::by_id(&db, user_id)?
+                .ok_or_else(|| ServiceError::internal("linked account vanished"))?;
+            return service::start_session(&db, owner, None);
         }
     }
     let account_email = email.as_ref().filter(|_| id.email_verified);

@@ -8,7 +8,8 @@ use spin_sdk::pg4::{DbValue, ParameterValue};
 
 use crate::exports::shop::platform::users::{Role, User};
 
-const COLUMNS: &str = "id, full_name, email, role, created_at, password_hash";
+const COLUMNS: &str =
+    "id, full_name, email, role, created_at, password_hash, email_verified_at IS NOT NULL";
 
 /// A user and what only the service may see.
 pub struct Stored {
@@ -42,6 +43,7 @@ impl TryFrom<&Row> for Stored {
                 email: db::opt_text(row, 2)?,
                 role: role(&db::text(row, 3)?)?,
                 created_at: db::timestamp(row, 4)?,
+                email_verified: db::boolean(row, 6)?,
             },
             password_hash: db::opt_text(row, 5)?,
         })
@@ -217,24 +219,32 @@ pub fn by_identity(db: &Db, provider: &str, subject: &str) -> Result<Option<Stor
         .rows)
 }
 
-/// Links a provider identity to an existing account.
-pub fn link_identity(
+/// Links a provider identity whose email the provider verified to the
+/// account of that email (V15 `link_verified_identity`); true when the
+/// account was a squatter's (unverified, with a password): its password,
+/// sessions, name and role are gone.
+pub fn link_verified_identity(
     db: &Db,
     user_id: i64,
     provider: &str,
     subject: &str,
-    email: Option<&str>,
-) -> Result<(), ServiceError> {
-    db.execute(
-        "INSERT INTO oauth_identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)",
+    email: &Email,
+    name: &str,
+) -> Result<bool, ServiceError> {
+    let rs = db.query(
+        "SELECT evicted FROM link_verified_identity($1, $2, $3, $4, $5)",
         &[
+            ParameterValue::Int64(user_id),
             ParameterValue::Str(provider.to_string()),
             ParameterValue::Str(subject.to_string()),
-            ParameterValue::Int64(user_id),
-            opt_str(email),
+            ParameterValue::Str(email.as_str().to_string()),
+            ParameterValue::Str(name.to_string()),
         ],
     )?;
-    Ok(())
+    match rs.rows.first() {
+        Some(row) => db::boolean(row, 0),
+        None => Err(ServiceError::internal("link_verified_identity gave no row")),
+    }
 }
 
 fn opt_str(value: Option<&str>) -> ParameterValue {
@@ -258,7 +268,9 @@ pub fn create_with_identity(
 ) -> Result<Stored, ServiceError> {
     let sql = format!(
         "WITH u AS ( \
-           INSERT INTO users (full_name, email, role) VALUES ($1, $2, $3) RETURNING {COLUMNS}), \
+           INSERT INTO users (full_name, email, role, email_verified_at) \
+           VALUES ($1, $2, $3, CASE WHEN $2::text IS NULL THEN NULL ELSE now() AT TIME ZONE 'UTC' END) \
+           RETURNING *), \
          i AS ( \
            INSERT INTO oauth_identities (provider, subject, user_id, email) \
            SELECT $4, $5, u.id, $6 FROM u) \

@@ -1,5 +1,6 @@
 //! Access tokens: HS256 JWTs with the user id as subject and the role as a claim.
 
+pub mod link;
 pub mod oauth;
 pub mod password;
 pub mod refresh;

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use component_support::cache::Cache;
 use spin_sdk::http::IncomingRequest;
 
 use crate::rate_limit::Admitted;
@@ -20,6 +21,9 @@ pub struct Context {
     pub user_id: Option<i64>,
     /// The rate limiter's admission, once taken: its fields go on the reply.
     pub admitted: Option<Admitted>,
+    /// The limiter's Redis connection, once opened: Spin opens a TCP
+    /// connection per open, so the request's later Redis calls reuse it.
+    pub redis: Option<Cache>,
     pub started: Instant,
 }
 
@@ -41,6 +45,7 @@ impl Context {
             template: None,
             user_id: None,
             admitted: None,
+            redis: None,
             started: Instant::now(),
         }
     }

@@ -110,10 +110,18 @@ impl HttpError {
         match self {
             HttpError::MethodNotAllowed { allow } => reply.with_header("allow", allow),
             HttpError::Service(ServiceError::RateLimited(limit)) => rate_limited(reply, limit),
+            // Every cause of a 503 (a dependency down, a limiter that cannot
+            // count) is expected to pass within seconds.
+            HttpError::Service(ServiceError::Unavailable(_)) => {
+                reply.with_header("retry-after", UNAVAILABLE_RETRY_SECS)
+            }
             _ => reply,
         }
     }
 }
+
+/// `Retry-After` of a 503.
+const UNAVAILABLE_RETRY_SECS: &str = "5";
 
 /// `Retry-After`, and the refusing policy in the IETF fields: nothing left,
 /// a token back in `Retry-After` seconds.

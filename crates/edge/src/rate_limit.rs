@@ -4,7 +4,10 @@
 
 use component_support::cache::Cache;
 use component_support::config;
-use platform_core::rate_limit::{Bucket, BucketConfig, Decision, TAKE_TOKENS_LUA};
+use platform_core::rate_limit::{
+    Bucket, BucketConfig, Decision, SignInReply, KNOWN_ADDRESS_SECS, SETTLE_SIGN_IN_LUA,
+    TAKE_SIGN_IN_LUA, TAKE_TOKENS_LUA,
+};
 use platform_core::setting::{self, REDIS_URL};
 use platform_core::ServiceError;
 use spin_sdk::redis::RedisResult;
@@ -50,54 +53,179 @@ pub struct Admitted {
     decisions: Vec<Decision>,
 }
 
+/// What a route does when Redis cannot answer its limiter (down, out of
+/// memory under `noeviction`, a script error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fail {
+    /// Let the request through (logged): capacity guards on authenticated or
+    /// cached routes, where Postgres keeps every invariant and refusing
+    /// orders because Redis is full would lose money and protect no one.
+    Open,
+    /// 503 with `Retry-After`: the sign-in, sign-up and account-link routes,
+    /// where the buckets are the only barrier between a guesser (or a mail
+    /// cannon) and argon2, mailboxes and accounts.
+    Closed,
+}
+
+/// What the auth routes answer when their limiter cannot count.
+const LIMITER_DOWN: &str = "Sign-in is briefly unavailable; try again in a few seconds";
+
 /// Takes a token from each of `buckets`; a refusal is
 /// `ServiceError::RateLimited` carrying the refusing policy's numbers. The
 /// admission is kept in `ctx`, so every reply of the request — success or
 /// error — carries the `RateLimit` fields (a guesser's 401 says how many
-/// attempts are left, as a 200 does). When Redis cannot answer the request
-/// is let through (and logged): the limiter protects the service, it must
-/// not take it down.
-pub fn take(ctx: &mut Context, buckets: Vec<Bucket>) -> Result<(), ServiceError> {
+/// attempts are left, as a 200 does). When Redis cannot answer, `fail`
+/// decides (logged either way).
+pub fn take(ctx: &mut Context, buckets: Vec<Bucket>, fail: Fail) -> Result<(), ServiceError> {
     if buckets.is_empty() {
         return Ok(());
     }
-    let mut cache = Cache::for_purpose(config::get(&REDIS_URL)?, "rate limiter");
     let keys: Vec<&str> = buckets.iter().map(|b| b.key.as_str()).collect();
     let args: Vec<String> = buckets
         .iter()
         .flat_map(|b| b.config.script_args())
         .collect();
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let decisions = cache
-        .eval_values(TAKE_TOKENS_LUA, &keys, &args)
-        .and_then(|reply| {
-            let values: Vec<i64> = reply
-                .iter()
-                .filter_map(|r| match r {
-                    RedisResult::Int64(n) => Some(*n),
-                    _ => None,
-                })
-                .collect();
-            let decisions = Decision::all_from_reply(&values);
-            if decisions.is_none() {
-                component_support::log::warn(
-                    "rate limiter gave an unexpected reply, allowing request",
-                    &format!("{reply:?}"),
-                );
-            }
-            decisions
-        });
-    if let Some(decisions) = &decisions {
-        if let Some((bucket, refused)) = buckets.iter().zip(decisions).find(|(_, d)| !d.allowed) {
-            return Err(ServiceError::RateLimited(
-                refused.refusal(bucket.policy, bucket.config),
-            ));
-        }
+    let values = eval(ctx, TAKE_TOKENS_LUA, &keys, &args);
+    let decisions = values.as_deref().and_then(Decision::all_from_reply);
+    let Some(decisions) = decisions else {
+        return failed(fail, values.is_some());
+    };
+    admit(ctx, buckets, decisions)
+}
+
+fn admit(
+    ctx: &mut Context,
+    buckets: Vec<Bucket>,
+    decisions: Vec<Decision>,
+) -> Result<(), ServiceError> {
+    if let Some((bucket, refused)) = buckets.iter().zip(&decisions).find(|(_, d)| !d.allowed) {
+        return Err(ServiceError::RateLimited(
+            refused.refusal(bucket.policy, bucket.config),
+        ));
     }
-    if let Some(decisions) = decisions {
-        ctx.admitted = Some(Admitted { buckets, decisions });
-    }
+    ctx.admitted = Some(Admitted { buckets, decisions });
     Ok(())
+}
+
+/// Runs a limiter script on the request's Redis connection (opened once,
+/// kept in `ctx` for the rest of the request); its integers, or `None` when
+/// Redis could not answer.
+fn eval(ctx: &mut Context, script: &str, keys: &[&str], args: &[String]) -> Option<Vec<i64>> {
+    if ctx.redis.is_none() {
+        let url = match config::get(&REDIS_URL) {
+            Ok(url) => url,
+            Err(e) => {
+                component_support::log::warn("rate limiter has no Redis URL", &format!("{e:?}"));
+                return None;
+            }
+        };
+        ctx.redis = Some(Cache::for_purpose(url, "rate limiter"));
+    }
+    let cache = ctx.redis.as_mut()?;
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    let reply = cache.eval_values(script, keys, &args)?;
+    Some(
+        reply
+            .iter()
+            .filter_map(|r| match r {
+                RedisResult::Int64(n) => Some(*n),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// The limiter could not count: `answered` tells a strange reply from no
+/// reply (the connection's failure is logged where it happened).
+fn failed(fail: Fail, answered: bool) -> Result<(), ServiceError> {
+    match fail {
+        Fail::Open => {
+            if answered {
+                component_support::log::warn("rate limiter gave an unexpected reply", "");
+            }
+            Ok(())
+        }
+        Fail::Closed => Err(limiter_down(answered)),
+    }
+}
+
+fn limiter_down(answered: bool) -> ServiceError {
+    if answered {
+        component_support::log::warn("rate limiter gave an unexpected reply", "");
+    }
+    ServiceError::unavailable(LIMITER_DOWN)
+}
+
+/// A sign-in's limits (docs/decisions/0005 §4d): every attempt costs the
+/// client address a token; only failures cost the email × address bucket
+/// and the account's, because `settle_sign_in` gives a success's back.
+pub struct SignIn {
+    pub address: Option<Bucket>,
+    pub failures: Option<Bucket>,
+    pub account: Option<Bucket>,
+    /// The marker of an address that signed in to this account before.
+    pub known_key: String,
+}
+
+/// What `settle_sign_in` needs to give a success's tokens back.
+pub struct SignInTaken {
+    failures: Option<Bucket>,
+    account: Option<Bucket>,
+    account_counted: bool,
+    known_key: String,
+}
+
+/// Takes a sign-in attempt's tokens (fails closed). On success the caller
+/// passes the result to `settle_sign_in`.
+pub fn take_sign_in(ctx: &mut Context, limits: SignIn) -> Result<SignInTaken, ServiceError> {
+    let slots = [&limits.address, &limits.failures, &limits.account];
+    let mut keys: Vec<&str> = slots
+        .iter()
+        .map(|b| b.as_ref().map_or("-", |b| b.key.as_str()))
+        .collect();
+    keys.push(&limits.known_key);
+    let args: Vec<String> = slots
+        .iter()
+        .flat_map(|b| BucketConfig::script_args_or_none(b.as_ref().map(|b| b.config)))
+        .collect();
+    let values = eval(ctx, TAKE_SIGN_IN_LUA, &keys, &args);
+    let Some(reply) = values.as_deref().and_then(SignInReply::from_reply) else {
+        return Err(limiter_down(values.is_some()));
+    };
+    let consulted: Vec<Bucket> = [&limits.address, &limits.failures, &limits.account]
+        .into_iter()
+        .flatten()
+        .take(reply.decisions.len())
+        .cloned()
+        .collect();
+    if consulted.len() != reply.decisions.len() {
+        return Err(limiter_down(true));
+    }
+    admit(ctx, consulted, reply.decisions)?;
+    Ok(SignInTaken {
+        failures: limits.failures,
+        account: limits.account,
+        account_counted: reply.account_counted,
+        known_key: limits.known_key,
+    })
+}
+
+/// A sign-in succeeded: its failure tokens back, and its address known to
+/// the account. Best effort: a lost settle costs the owner one token.
+pub fn settle_sign_in(ctx: &mut Context, taken: SignInTaken) {
+    let failures = taken.failures.as_ref();
+    let account = taken.account.as_ref().filter(|_| taken.account_counted);
+    let keys = [
+        failures.map_or("-", |b| b.key.as_str()),
+        account.map_or("-", |b| b.key.as_str()),
+        taken.known_key.as_str(),
+    ];
+    let mut args: Vec<String> = [failures, account]
+        .into_iter()
+        .flat_map(|b| BucketConfig::script_args_or_none(b.map(|b| b.config)))
+        .collect();
+    args.push(KNOWN_ADDRESS_SECS.to_string());
+    let _ = eval(ctx, SETTLE_SIGN_IN_LUA, &keys, &args);
 }
 
 impl Admitted {

@@ -60,6 +60,88 @@ return out
 "#
 );
 
+/// A sign-in's buckets, where only failures cost (docs/decisions/0005 §4d).
+/// KEYS: [1] the client address's bucket (every attempt: the CPU guard),
+/// [2] the email × address failure bucket, [3] the account's failure
+/// bucket, [4] the marker of an address that signed in to the account
+/// before. ARGV: capacity and refill of 1–3; a capacity of 0 means no such
+/// bucket (its setting is `off`, or the client has no address).
+///
+/// Tokens are taken up front, so a burst of guesses cannot outrun the
+/// buckets; `SETTLE_SIGN_IN_LUA` gives a success's tokens back. An empty
+/// account bucket still admits an address that signed in before (the soft
+/// ceiling: strangers cannot lock the owner out). Returns a triple per
+/// bucket consulted (as `TAKE_TOKENS_LUA`), then whether the account's
+/// token was taken (1) or the known address let it through (0).
+pub const TAKE_SIGN_IN_LUA: &str = concat!(
+    token_bucket_lua_fn!(),
+    r#"
+local out = {}
+local counted = 0
+for i = 1, 3 do
+  local capacity = tonumber(ARGV[2 * i - 1])
+  if capacity > 0 then
+    local allowed, left, wait_ms = take_token(KEYS[i], capacity, tonumber(ARGV[2 * i]))
+    if i == 3 then
+      if allowed == 1 then
+        counted = 1
+      elseif redis.call('EXISTS', KEYS[4]) == 1 then
+        allowed = 1
+      end
+    end
+    out[#out + 1] = allowed
+    out[#out + 1] = left
+    out[#out + 1] = wait_ms
+    if allowed == 0 then
+      out[#out + 1] = counted
+      return out
+    end
+  end
+end
+out[#out + 1] = counted
+return out
+"#
+);
+
+/// A successful sign-in: its failure-bucket token back (KEYS[1], ARGV 1–2,
+/// capacity 0: none), the account's too when it was counted (KEYS[2],
+/// ARGV 3–4), and the address remembered as known for ARGV[5] seconds
+/// (KEYS[3]).
+pub const SETTLE_SIGN_IN_LUA: &str = r#"
+local function give_back(key, capacity)
+  if capacity <= 0 then return end
+  local tokens = tonumber(redis.call('HGET', key, 'tokens'))
+  if tokens then
+    redis.call('HSET', key, 'tokens', tostring(math.min(capacity, tokens + 1)))
+  end
+end
+give_back(KEYS[1], tonumber(ARGV[1]))
+give_back(KEYS[2], tonumber(ARGV[3]))
+redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[5]))
+return 1
+"#;
+
+/// How long an address that signed in stays known to its account (30 days).
+pub const KNOWN_ADDRESS_SECS: u32 = 30 * 24 * 3600;
+
+/// The sign-in script's answer: a decision per bucket consulted, and
+/// whether the account bucket's token was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInReply {
+    pub decisions: Vec<Decision>,
+    pub account_counted: bool,
+}
+
+impl SignInReply {
+    pub fn from_reply(values: &[i64]) -> Option<SignInReply> {
+        let (counted, triples) = values.split_last()?;
+        Some(SignInReply {
+            decisions: Decision::all_from_reply(triples)?,
+            account_counted: *counted == 1,
+        })
+    }
+}
+
 /// Bounds of a refill rate: one token in 1000 s at the slowest; the upper
 /// bound only keeps the number an ordinary float (benchmarks set "never
 /// refuse" with huge values).
@@ -102,6 +184,11 @@ impl BucketConfig {
     /// Seconds an empty bucket takes to fill: the policy's window (`w`).
     pub fn window_secs(&self) -> u32 {
         secs(f64::from(self.capacity) / self.refill_per_sec)
+    }
+
+    /// The sign-in scripts' ARGV pair of a bucket that may be absent.
+    pub fn script_args_or_none(config: Option<BucketConfig>) -> [String; 2] {
+        config.map_or_else(|| ["0".to_string(), "0".to_string()], |c| c.script_args())
     }
 
     /// The script's ARGV pair for this bucket.
@@ -255,6 +342,22 @@ mod tests {
     fn the_script_defines_and_calls_the_bucket() {
         assert!(TAKE_TOKENS_LUA.contains("local function take_token"));
         assert!(TAKE_TOKENS_LUA.contains("take_token(key"));
+    }
+
+    #[test]
+    fn sign_in_replies_end_with_whether_the_account_counted() {
+        let r = SignInReply::from_reply(&[1, 19, 0, 1, 4, 0, 1, 99, 0, 1]).unwrap();
+        assert_eq!(r.decisions.len(), 3);
+        assert!(r.account_counted);
+        let refused = SignInReply::from_reply(&[1, 19, 0, 0, 0, 50_000, 0]).unwrap();
+        assert!(!refused.decisions[1].allowed && !refused.account_counted);
+        assert_eq!(SignInReply::from_reply(&[1]), None);
+        assert_eq!(SignInReply::from_reply(&[1, 2, 3]), None);
+        assert_eq!(
+            BucketConfig::script_args_or_none(None),
+            ["0".to_string(), "0".to_string()]
+        );
+        assert!(TAKE_SIGN_IN_LUA.contains("local function take_token"));
     }
 
     #[test]

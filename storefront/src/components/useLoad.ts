@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { waitSeconds } from '../lib/errors';
 
 export interface Loaded<T> {
   data: T | null;
@@ -37,8 +38,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 }
 
 /**
- * After a 429, the seconds left before trying again (Retry-After), counting
- * down; forms disable their submit button meanwhile.
+ * After a 429 (or a 503 with Retry-After), the seconds left before trying
+ * again, counting down; forms disable their submit button meanwhile.
  */
 export function useCooldown(): [number, (error: unknown) => void] {
   const [until, setUntil] = useState(0);
@@ -50,8 +51,8 @@ export function useCooldown(): [number, (error: unknown) => void] {
     return () => clearInterval(id);
   }, [left > 0]);
   const note = (error: unknown) => {
-    const e = error as { status?: number; retryAfter?: number | null };
-    if (e && e.status === 429) setUntil(Date.now() + (e.retryAfter ?? 1) * 1000);
+    const wait = waitSeconds(error);
+    if (wait !== null && wait > 0) setUntil(Date.now() + wait * 1000);
   };
   return [left, note];
 }

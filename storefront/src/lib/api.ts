@@ -4,7 +4,10 @@
 import { ApiError, errorFromResponse, networkError } from './errors';
 import type { FetchLike } from './auth';
 import type {
+  Accepted,
   Cancelled,
+  ChangePasswordRequest,
+  ForgotPasswordRequest,
   Initiated,
   InitiateRequest,
   Order,
@@ -14,8 +17,11 @@ import type {
   ProductInput,
   ProductList,
   Provider,
+  ResetPasswordRequest,
   Session,
+  Tokens,
   User,
+  VerifyEmailRequest,
 } from './types';
 
 export interface TokenSource {
@@ -97,6 +103,15 @@ export function createClient(options: ApiOptions) {
         'GET',
         `/oauth/${provider}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
       ),
+
+    // Account links and passwords (docs/decisions/0005 §1)
+    verifyEmail: (body: VerifyEmailRequest) => request<void>('POST', '/verify-email', { body }),
+    /** 409: already verified. */
+    resendVerification: () => request<Accepted>('POST', '/verify-email/resend', { auth: true }),
+    forgotPassword: (body: ForgotPasswordRequest) => request<Accepted>('POST', '/password/forgot', { body }),
+    resetPassword: (body: ResetPasswordRequest) => request<void>('POST', '/password/reset', { body }),
+    /** A new session for the caller (every other one is revoked): store it with `auth.replaceTokens`. */
+    changePassword: (body: ChangePasswordRequest) => request<Tokens>('PUT', '/me/password', { body, auth: true }),
 
     // Catalog
     listProducts: (page: number, page_size: number) =>

@@ -134,6 +134,42 @@ export class Auth {
     this.resolveReady();
   }
 
+  /**
+   * A new session for the signed-in user (after `PUT /me/password`, which
+   * revokes every other one): the user stays, the tokens are replaced.
+   */
+  replaceTokens(tokens: Tokens): void {
+    this.applyTokens(tokens);
+  }
+
+  /**
+   * A fresher copy of the signed-in user. Ignored when nobody, or another
+   * account, is signed in by now.
+   */
+  updateUser(user: User): void {
+    if (!this.currentUser || this.currentUser.id !== user.id) return;
+    this.currentUser = user;
+    this.emit();
+  }
+
+  /**
+   * Reads `/me` again after the account changed elsewhere (an email verified
+   * through a link). Best effort: a failure keeps the cached user and never
+   * ends the session (the next request deals with that).
+   */
+  async reloadUser(): Promise<void> {
+    const token = await this.getToken();
+    if (!token) return;
+    try {
+      const res = await this.opts.fetch('/me', {
+        headers: { accept: 'application/json', authorization: `Bearer ${token}` },
+      });
+      if (res.ok) this.updateUser((await res.json()) as User);
+    } catch {
+      // Keep the cached user.
+    }
+  }
+
   private applyTokens(tokens: Tokens): void {
     this.token = tokens.token;
     this.opts.storage.setItem(REFRESH_KEY, tokens.refresh_token);

@@ -1,5 +1,6 @@
 // The API's error contract (API.md): every error is `{"error": "<message>"}`
-// with a fitting status; 429 carries `Retry-After` (seconds).
+// with a fitting status; 429 carries `Retry-After` (seconds), and so does a
+// 503 of the account routes whose limiter cannot run (they fail closed).
 
 export class ApiError extends Error {
   readonly status: number;
@@ -57,11 +58,24 @@ export function networkError(cause: unknown): ApiError {
   return new ApiError(NETWORK, `Could not reach the server${detail}. Check your connection and try again.`);
 }
 
+/**
+ * Seconds to wait before trying again: a 429's `Retry-After` (1 if it has
+ * none), a 503's if it has one; null when the error asks for no wait.
+ */
+export function waitSeconds(error: unknown): number | null {
+  const e = error as { status?: unknown; retryAfter?: unknown } | null;
+  if (!e || typeof e !== 'object') return null;
+  const after = typeof e.retryAfter === 'number' ? e.retryAfter : null;
+  if (e.status === 429) return after ?? 1;
+  if (e.status === 503) return after;
+  return null;
+}
+
 /** The text shown to the user for any error. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 429) {
-      const wait = error.retryAfter ?? 1;
+    const wait = waitSeconds(error);
+    if (wait !== null) {
       return `${error.message} Please wait ${wait} second${wait === 1 ? '' : 's'} before trying again.`;
     }
     return error.message;

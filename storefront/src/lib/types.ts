@@ -8,6 +8,12 @@ export interface User {
   /** Null for an account made through a provider that gave no verified email. */
   email: string | null;
   role: Role;
+  /**
+   * Whether the account proved its email (a verify link, a reset link or a
+   * provider's verified email). Missing (an older API): unknown, so nothing
+   * is asked of the user.
+   */
+  email_verified?: boolean;
 }
 
 export interface Tokens {
@@ -17,6 +23,33 @@ export interface Tokens {
 
 export interface Session extends Tokens {
   user: User;
+}
+
+/** A 202's body: `POST /verify-email/resend`, `POST /password/forgot`. */
+export interface Accepted {
+  message: string;
+}
+
+/** `POST /verify-email` (204). The token comes from the mailed link's `#token=`. */
+export interface VerifyEmailRequest {
+  token: string;
+}
+
+/** `POST /password/forgot`: always 202 with the same message, account or not. */
+export interface ForgotPasswordRequest {
+  email: string;
+}
+
+/** `POST /password/reset` (204): signs nobody in, ends every session of the account. */
+export interface ResetPasswordRequest {
+  token: string;
+  password: string;
+}
+
+/** `PUT /me/password`: 200 with a new session ({@link Tokens}); 403 wrong current; 409 no password. */
+export interface ChangePasswordRequest {
+  current_password: string;
+  new_password: string;
 }
 
 export interface ProductSummary {

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorMessage, Link, Loading, Notice, PageTitle } from '../components/ui';
 import { useCooldown } from '../components/useLoad';
+import { PASSWORD_HINT, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../lib/account';
 import { describeError } from '../lib/errors';
 import { setFlash, takeFlash } from '../lib/flash';
 import { rememberOAuthState, takeOAuthState } from '../lib/oauthState';
@@ -93,6 +94,9 @@ export function LoginPage({ loc }: { loc: Loc }) {
         {wait > 0 && <p class="hint">You can try again in {wait} s.</p>}
       </form>
       <p>
+        <Link href="/app/forgot-password">Forgot your password?</Link>
+      </p>
+      <p>
         New here? <Link href={`/app/register?next=${encodeURIComponent(next)}`}>Create an account</Link>
       </p>
       <ProviderButtons next={next} />
@@ -145,14 +149,14 @@ export function RegisterPage({ loc }: { loc: Loc }) {
           type="password"
           autoComplete="new-password"
           required
-          minLength={8}
-          maxLength={128}
+          minLength={PASSWORD_MIN_CHARS}
+          maxLength={PASSWORD_MAX_CHARS}
           aria-describedby="reg-password-hint"
           value={password}
           onInput={(e) => setPassword(e.currentTarget.value)}
         />
         <p id="reg-password-hint" class="hint">
-          8 to 128 characters.
+          {PASSWORD_HINT}
         </p>
         <ErrorMessage error={error} />
         <button type="submit" class="primary" disabled={busy || wait > 0}>

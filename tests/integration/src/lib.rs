@@ -144,12 +144,28 @@ impl TestEnv {
 
     /// Starts the workers and waits until every channel has a subscriber.
     pub async fn start_workers(&self) -> Workers {
+        self.start_triggers(
+            &WORKERS,
+            &["order.created", "payment.updated", "maintenance.tick"],
+        )
+        .await
+    }
+
+    /// Starts the mail worker as its own "process" (as `cargo xtask up` and
+    /// the `platform-mail` SpinApp run it).
+    pub async fn start_mail_worker(&self) -> Workers {
+        self.start_triggers(&["mail-worker"], &["mail.due"]).await
+    }
+
+    /// Starts `components`' Redis triggers and waits until each of
+    /// `channels` has a subscriber.
+    async fn start_triggers(&self, components: &[&str], channels: &[&str]) -> Workers {
         let app = Arc::new(
             App::load(AppOptions {
                 manifest: workspace_root().join("spin.toml"),
                 env: self.env.clone(),
                 use_process_env: false,
-                components: WORKERS.iter().map(|w| w.to_string()).collect(),
+                components: components.iter().map(|w| w.to_string()).collect(),
                 check_transactions: true,
                 logs: platform_host::stdio::LogSettings {
                     dir: Some(self.log_dir.clone()),
@@ -164,9 +180,7 @@ impl TestEnv {
         for _ in 0..500 {
             let subs: Vec<(String, i64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
-                .arg("order.created")
-                .arg("payment.updated")
-                .arg("maintenance.tick")
+                .arg(channels)
                 .query(&mut conn)
                 .unwrap();
             if subs.iter().all(|(_, n)| *n >= 1) {

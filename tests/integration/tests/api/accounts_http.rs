@@ -349,58 +349,6 @@ async fn admin_emails_bootstrap_administrators() {
 }
 
 #[tokio::test]
-async fn brute_force_is_limited_per_email_and_per_address() {
-    let env = TestEnv::start_with(&[
-        ("login_email_rate_limit", "3/0.01"),
-        ("login_rate_limit", "6/0.01"),
-    ])
-    .await;
-    assert_eq!(register(&env, "victim@example.com").await.status, 201);
-    for _ in 0..3 {
-        assert_eq!(
-            login(&env, "victim@example.com", "guess-guess")
-                .await
-                .status,
-            401
-        );
-    }
-    let r = login(&env, "victim@example.com", "guess-guess").await;
-    assert_eq!(r.status, 429);
-    assert_eq!(r.error(), "Rate limit exceeded. Please try again later.");
-    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
-    assert!((90..=100).contains(&retry), "one token per 100 s: {retry}");
-    assert_eq!(
-        r.header("ratelimit-policy"),
-        Some(r#""login-email";q=3;w=300"#)
-    );
-    assert_eq!(
-        r.header("ratelimit"),
-        Some(format!(r#""login-email";r=0;t={retry}"#).as_str())
-    );
-    // Even the right password waits: the bucket is the email's.
-    assert_eq!(
-        login(&env, "victim@example.com", PASSWORD).await.status,
-        429
-    );
-
-    // The same address trying other emails runs out of its own bucket (6
-    // tokens: 5 spent above).
-    let r = login(&env, "other@example.com", "guess-guess").await;
-    assert_eq!(r.status, 401);
-    assert_eq!(
-        r.header("ratelimit-policy"),
-        Some(r#""login-address";q=6;w=600, "login-email";q=3;w=300"#)
-    );
-    let r = login(&env, "third@example.com", "guess-guess").await;
-    assert_eq!(r.status, 429);
-    assert!(r
-        .header("ratelimit-policy")
-        .unwrap()
-        .starts_with("\"login-address\""));
-    env.assert_clean();
-}
-
-#[tokio::test]
 async fn a_burst_of_25_product_writes_admits_exactly_20() {
     // 20 per user; a refill of 1/s so that the burst (well under a second
     // here) cannot earn a token back.
@@ -510,37 +458,6 @@ mod forged {
         assert_eq!(refresh(&env, &refresh_token).await.status, 200);
         env.assert_clean();
     }
-}
-
-#[tokio::test]
-async fn sign_in_survives_a_redis_outage_and_provider_sign_in_says_so() {
-    let fake = fake_oauth::FakeOAuth::start().await;
-    let mut env = TestEnv::start_with(&[
-        ("github_client_id", "gh"),
-        ("github_client_secret", "gh-secret"),
-        ("github_auth_base_url", &fake.base),
-        ("github_api_base_url", &fake.base),
-    ])
-    .await;
-    assert_eq!(register(&env, "steady@example.com").await.status, 201);
-    env.redis.stop();
-    // The limiter fails open (logged): the database still decides.
-    let r = login(&env, "steady@example.com", PASSWORD).await;
-    assert_eq!(r.status, 200, "{:?}", r.json);
-    assert!(r.header("ratelimit").is_none(), "no bucket was consulted");
-    assert_eq!(
-        login(&env, "steady@example.com", "wrong-password")
-            .await
-            .status,
-        401
-    );
-    // A provider sign-in needs its single-use state: 503, not a 500.
-    let r = env.get("/oauth/github").await;
-    assert_eq!(r.status, 503, "{:?}", r.json);
-    assert!(env.stderr_of("accounts-api").contains("rate limiter"));
-    env.redis.resume().unwrap();
-    assert_eq!(env.get("/oauth/github").await.status, 200);
-    env.assert_clean();
 }
 
 #[tokio::test]

@@ -70,7 +70,7 @@ fn spinkube_objects_match_the_crds() {
     for (overlay, objects) in rendered() {
         let (e, n) = crd_violations(objects);
         eprintln!("{overlay}: {n} SpinKube objects validated against the CRDs");
-        assert!(n >= 3, "{overlay}: the two SpinApps and the executor");
+        assert!(n >= 4, "{overlay}: the three SpinApps and the executor");
         errors.extend(e.into_iter().map(|e| format!("{overlay}: {e}")));
     }
     assert!(errors.is_empty(), "{errors:#?}");

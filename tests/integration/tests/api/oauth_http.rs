@@ -267,6 +267,103 @@ async fn provider_emails_link_only_when_verified() {
     env.assert_clean();
 }
 
+/// Pre-account hijacking: an attacker registers the victim's address with a
+/// password and keeps a session; when the victim signs in with a provider
+/// that proves the address, the attacker's password and sessions are gone
+/// and the account is the victim's (name included).
+#[tokio::test]
+async fn a_provider_proving_a_squatted_email_evicts_the_squatter() {
+    let (env, fake) = start().await;
+    let register = |email: &'static str, password: &'static str| {
+        env.call(
+            "POST",
+            "/register",
+            None,
+            Some(json!({"full_name": "Squatter", "email": email, "password": password})),
+        )
+    };
+    let login = |email: &'static str, password: &'static str| {
+        env.call(
+            "POST",
+            "/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+    };
+    assert_eq!(
+        register("victim@example.com", "attacker-pass").await.status,
+        201
+    );
+    let attacker = login("victim@example.com", "attacker-pass").await;
+    assert_eq!(attacker.status, 200);
+    assert_eq!(attacker.json["user"]["email_verified"], false);
+    let attacker_refresh = attacker.json["refresh_token"].as_str().unwrap().to_string();
+
+    let r = sign_in(
+        &env,
+        &fake,
+        "google",
+        account("g-victim", Some("victim@example.com"), true),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["user"]["id"], attacker.json["user"]["id"]);
+    assert_eq!(
+        r.json["user"]["full_name"], "Siti Rahma",
+        "the provider's name"
+    );
+    assert_eq!(r.json["user"]["email_verified"], true);
+
+    assert_eq!(
+        login("victim@example.com", "attacker-pass").await.status,
+        401
+    );
+    let r = env
+        .call(
+            "POST",
+            "/refresh",
+            None,
+            Some(json!({ "refresh_token": attacker_refresh })),
+        )
+        .await;
+    assert_eq!(r.status, 401, "the squatter's session is revoked");
+    // The victim comes back through the provider as before.
+    let again = sign_in(
+        &env,
+        &fake,
+        "google",
+        account("g-victim", Some("victim@example.com"), true),
+    )
+    .await;
+    assert_eq!(again.status, 200);
+    assert!(env
+        .stderr_of("accounts-api")
+        .contains("someone else registered"));
+
+    // A proven account links another provider's identity as before.
+    let r = sign_in(
+        &env,
+        &fake,
+        "github",
+        account("gh-victim", Some("victim@example.com"), true),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let identities: i64 = env
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM oauth_identities i JOIN users u ON u.id = i.user_id \
+             WHERE u.email = 'victim@example.com' AND u.password_hash IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(identities, 2);
+}
+
 #[tokio::test]
 async fn unconfigured_and_unknown_providers_are_404() {
     let env = TestEnv::start().await;

@@ -1,0 +1,202 @@
+//! One wake: claim the due mails, render and send each, record each outcome.
+
+use component_support::config;
+use component_support::db::Db;
+use platform_core::mail::{self, Facts, MailKind};
+use platform_core::resend::{Outcome, IN_FLIGHT_RETRY_SECS};
+use platform_core::ServiceError;
+use serde::Serialize;
+
+use crate::provider::Provider;
+use crate::settings;
+use crate::store::{self, Claimed, Finish};
+
+pub fn wake(limit: i32, tick: bool) -> Result<(), ServiceError> {
+    let db = Db::open(&config::get(&settings::DATABASE_URL)?)?;
+    if tick {
+        let pruned = store::prune(&db)?;
+        if pruned > 0 {
+            log(
+                "info",
+                "mail deliveries pruned",
+                None,
+                None,
+                &pruned.to_string(),
+            );
+        }
+    }
+    let claimed = store::claim(&db, limit)?;
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let Some(provider) = Provider::configured()? else {
+        component_support::log::warn(
+            "mail is off (resend_api_key or mail_from is empty); mails wait",
+            &format!("due={}", claimed.len()),
+        );
+        for mail in &claimed {
+            let in_secs = mail::retry_delay_secs(mail.attempts.saturating_sub(1).max(0) as u32);
+            let error = "mail is not configured";
+            store::finish(&db, &mail.id, Finish::Retry { in_secs, error })?;
+        }
+        return Ok(());
+    };
+    let shop_url = config::get(&settings::STOREFRONT_URL)?;
+    let mut paused: Option<u32> = None;
+    for mail in &claimed {
+        let outcome = match paused {
+            // The provider said stop: the rest of the batch waits with it.
+            Some(secs) => Finish::Paused { secs },
+            None => {
+                let (outcome, pause) = deliver(&provider, &shop_url, mail);
+                paused = pause;
+                outcome
+            }
+        };
+        store::finish(&db, &mail.id, outcome)?;
+    }
+    Ok(())
+}
+
+/// Renders and sends one mail; the outcome to record, and the provider's
+/// pause if it asked for one. Logs the delivery id, kind and outcome —
+/// never the address, the body or a link.
+fn deliver(provider: &Provider, shop_url: &str, mail: &Claimed) -> (Finish, Option<u32>) {
+    let retry_in = mail::retry_delay_secs(mail.attempts.saturating_sub(1).max(0) as u32);
+    let ended = |reason: &'static str| {
+        log("warn", "mail will not be sent", Some(mail), None, reason);
+        (
+            Finish::Ended {
+                reason: reason.to_string(),
+            },
+            None,
+        )
+    };
+    let Some(kind) = MailKind::parse(&mail.kind) else {
+        return ended("unknown_kind");
+    };
+    let facts = match Facts::from_json(mail.facts.as_bytes()) {
+        Ok(facts) => facts,
+        Err(e) => return ended(e.reason()),
+    };
+    let rendered = match mail::render(kind, &facts, shop_url) {
+        Ok(rendered) => rendered,
+        Err(e) => return ended(e.reason()),
+    };
+    let Some(to) = facts.address() else {
+        return ended("no_address");
+    };
+    match provider.send(&mail.id, to, kind.as_str(), &rendered) {
+        Outcome::Sent { id } => {
+            log("info", "mail sent", Some(mail), Some(&id), "sent");
+            (
+                Finish::Sent {
+                    provider_id: Some(id),
+                },
+                None,
+            )
+        }
+        Outcome::AlreadySent => {
+            log(
+                "warn",
+                "mail was already sent under its key",
+                Some(mail),
+                None,
+                "already_sent",
+            );
+            (Finish::Sent { provider_id: None }, None)
+        }
+        Outcome::Refused { name } => {
+            log(
+                "error",
+                "mail refused by the provider",
+                Some(mail),
+                None,
+                &name,
+            );
+            (
+                Finish::Ended {
+                    reason: format!("refused:{name}"),
+                },
+                None,
+            )
+        }
+        Outcome::Misconfigured { name } => {
+            log(
+                "error",
+                "mail provider refused our key; mails wait",
+                Some(mail),
+                None,
+                &name,
+            );
+            (
+                Finish::Retry {
+                    in_secs: retry_in,
+                    error: "provider refused the API key",
+                },
+                None,
+            )
+        }
+        Outcome::Paused { secs } => {
+            let secs = u32::try_from(secs).unwrap_or(u32::MAX);
+            log(
+                "warn",
+                "mail provider is rate-limited; mails wait",
+                Some(mail),
+                None,
+                &secs.to_string(),
+            );
+            (Finish::Paused { secs }, Some(secs))
+        }
+        Outcome::InFlight => (
+            Finish::Retry {
+                in_secs: IN_FLIGHT_RETRY_SECS as u32,
+                error: "provider still sending this mail",
+            },
+            None,
+        ),
+        Outcome::Retry { reason } => {
+            log(
+                "warn",
+                "mail send failed; retried",
+                Some(mail),
+                None,
+                &reason,
+            );
+            (
+                Finish::Retry {
+                    in_secs: retry_in,
+                    error: "provider unavailable",
+                },
+                None,
+            )
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MailLog<'a> {
+    level: &'a str,
+    msg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_id: Option<&'a str>,
+    detail: &'a str,
+}
+
+fn log(level: &str, msg: &str, mail: Option<&Claimed>, provider_id: Option<&str>, detail: &str) {
+    component_support::log::line(&MailLog {
+        level,
+        msg,
+        delivery_id: mail.map(|m| m.id.as_str()),
+        kind: mail.map(|m| m.kind.as_str()),
+        attempt: mail.map(|m| m.attempts),
+        provider_id,
+        detail,
+    });
+}
