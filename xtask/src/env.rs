@@ -69,6 +69,10 @@ pub fn spin_variables_for(
         vars.insert(format!("SPIN_VARIABLE_{name}_PORT"), port.to_string());
     }
     vars.insert("SPIN_VARIABLE_JWT_SECRET".into(), jwt_secret()?);
+    vars.insert(
+        "SPIN_VARIABLE_MAIL_LINK_SECRET".into(),
+        dev_secret("SPIN_VARIABLE_MAIL_LINK_SECRET", "dev-mail-link-secret", 32)?,
+    );
     Ok(vars)
 }
 

@@ -9,6 +9,7 @@
 //! nobody can lock a named account out.
 
 mod bodies;
+mod links;
 
 component_support::bindings!("accounts-api");
 
@@ -40,6 +41,7 @@ impl Handler for AccountsApi {
                     email: input.email.as_str().to_string(),
                     password: input.password.expose().to_string(),
                 })?;
+                ctx.wake_mail_worker();
                 let message = Message {
                     message: "User registered successfully",
                 };
@@ -70,6 +72,11 @@ impl Handler for AccountsApi {
                 Ok(Reply::json(200, &UserJson::from(user)))
             }
             Accounts::OAuthStart(provider) => oauth_start(&req, ctx, provider),
+            Accounts::VerifyEmail
+            | Accounts::ResendVerification
+            | Accounts::ForgotPassword
+            | Accounts::ResetPassword
+            | Accounts::ChangePassword => links::handle(route, req, ctx).await,
             Accounts::OAuthCallback(provider) => match oauth_callback_query(&ctx.query)? {
                 OAuthReturn::Code { code, state } => {
                     let session = users::oauth_callback(wit_provider(provider), &code, &state)?;

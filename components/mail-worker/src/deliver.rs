@@ -7,6 +7,7 @@ use platform_core::resend::{Outcome, IN_FLIGHT_RETRY_SECS};
 use platform_core::ServiceError;
 use serde::Serialize;
 
+use crate::links::{self, Link};
 use crate::provider::Provider;
 use crate::settings;
 use crate::store::{self, Claimed, Finish};
@@ -48,7 +49,7 @@ pub fn wake(limit: i32, tick: bool) -> Result<(), ServiceError> {
             // The provider said stop: the rest of the batch waits with it.
             Some(secs) => Finish::Paused { secs },
             None => {
-                let (outcome, pause) = deliver(&provider, &shop_url, mail);
+                let (outcome, pause) = deliver(&db, &provider, &shop_url, mail)?;
                 paused = pause;
                 outcome
             }
@@ -61,7 +62,12 @@ pub fn wake(limit: i32, tick: bool) -> Result<(), ServiceError> {
 /// Renders and sends one mail; the outcome to record, and the provider's
 /// pause if it asked for one. Logs the delivery id, kind and outcome —
 /// never the address, the body or a link.
-fn deliver(provider: &Provider, shop_url: &str, mail: &Claimed) -> (Finish, Option<u32>) {
+fn deliver(
+    db: &Db,
+    provider: &Provider,
+    shop_url: &str,
+    mail: &Claimed,
+) -> Result<(Finish, Option<u32>), ServiceError> {
     let retry_in = mail::retry_delay_secs(mail.attempts.saturating_sub(1).max(0) as u32);
     let ended = |reason: &'static str| {
         log("warn", "mail will not be sent", Some(mail), None, reason);
@@ -73,20 +79,58 @@ fn deliver(provider: &Provider, shop_url: &str, mail: &Claimed) -> (Finish, Opti
         )
     };
     let Some(kind) = MailKind::parse(&mail.kind) else {
-        return ended("unknown_kind");
+        return Ok(ended("unknown_kind"));
     };
-    let facts = match Facts::from_json(mail.facts.as_bytes()) {
+    let mut facts = match Facts::from_json(mail.facts.as_bytes()) {
         Ok(facts) => facts,
-        Err(e) => return ended(e.reason()),
+        Err(e) => return Ok(ended(e.reason())),
     };
+    match links::attach(
+        db,
+        kind,
+        mail.account_token_id.as_deref(),
+        &mut facts,
+        shop_url,
+    )? {
+        Link::Ready => {}
+        Link::Dead => return Ok(ended("stale")),
+        Link::NoSecret => {
+            log(
+                "error",
+                "mail_link_secret is unset or weak; link mails wait",
+                Some(mail),
+                None,
+                "",
+            );
+            let error = "mail_link_secret is not set";
+            return Ok((
+                Finish::Retry {
+                    in_secs: retry_in,
+                    error,
+                },
+                None,
+            ));
+        }
+    }
     let rendered = match mail::render(kind, &facts, shop_url) {
         Ok(rendered) => rendered,
-        Err(e) => return ended(e.reason()),
+        Err(e) => return Ok(ended(e.reason())),
     };
     let Some(to) = facts.address() else {
-        return ended("no_address");
+        return Ok(ended("no_address"));
     };
-    match provider.send(&mail.id, to, kind.as_str(), &rendered) {
+    Ok(send(provider, mail, to, kind, &rendered, retry_in))
+}
+
+fn send(
+    provider: &Provider,
+    mail: &Claimed,
+    to: &str,
+    kind: MailKind,
+    rendered: &mail::Rendered,
+    retry_in: u32,
+) -> (Finish, Option<u32>) {
+    match provider.send(&mail.id, to, kind.as_str(), rendered) {
         Outcome::Sent { id } => {
             log("info", "mail sent", Some(mail), Some(&id), "sent");
             (

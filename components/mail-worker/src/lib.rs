@@ -5,6 +5,7 @@
 //! deliveries. No HTTP route ever calls the mail API (docs/decisions/0005 §2).
 
 mod deliver;
+mod links;
 mod provider;
 mod settings;
 mod store;

@@ -1,7 +1,7 @@
 //! The mail worker's settings (Spin variables). An idle wake reads only the
 //! database URL; the provider's settings are read when there is mail.
 
-use platform_core::setting::{Secret, Text};
+use platform_core::setting::{Int, Secret, Text};
 
 pub use platform_core::setting::DATABASE_URL;
 
@@ -22,4 +22,24 @@ pub const MAIL_FROM: Text = Text { name: "mail_from" };
 /// The storefront's public URL: the base of the links in mails.
 pub const STOREFRONT_URL: Text = Text {
     name: "storefront_url",
+};
+
+/// The key verify and reset links are derived from (`auth_core::link`);
+/// only this component reads it.
+pub const MAIL_LINK_SECRET: Secret = Secret {
+    name: "mail_link_secret",
+};
+
+/// Link lifetimes, from the first mailing.
+pub const EMAIL_VERIFY_TTL_SECS: Int = Int {
+    name: "email_verify_ttl_secs",
+    default: 86_400,
+    min: 60,
+    max: 30 * 86_400,
+};
+pub const PASSWORD_RESET_TTL_SECS: Int = Int {
+    name: "password_reset_ttl_secs",
+    default: 1_800,
+    min: 60,
+    max: 86_400,
 };

@@ -15,13 +15,16 @@ pub struct Claimed {
     pub id: String,
     pub kind: String,
     pub attempts: i32,
+    /// The link a verify / reset mail carries (`account_tokens.id`).
+    pub account_token_id: Option<String>,
     /// `platform_core::mail::Facts` as JSON.
     pub facts: String,
 }
 
 pub fn claim(db: &Db, limit: i32) -> Result<Vec<Claimed>, ServiceError> {
     let rs = db.query(
-        "SELECT id::text, kind, attempts, facts FROM claim_due_mails($1, $2)",
+        "SELECT id::text, kind, attempts, account_token_id::text, facts \
+         FROM claim_due_mails($1, $2)",
         &[
             ParameterValue::Int32(limit),
             ParameterValue::Int32(LEASE_SECS),
@@ -34,7 +37,8 @@ pub fn claim(db: &Db, limit: i32) -> Result<Vec<Claimed>, ServiceError> {
                 id: db::text(row, 0)?,
                 kind: db::text(row, 1)?,
                 attempts: db::int32(row, 2)?,
-                facts: db::text(row, 3)?,
+                account_token_id: db::opt_text(row, 3)?,
+                facts: db::text(row, 4)?,
             })
         })
         .collect()
@@ -77,9 +81,34 @@ pub fn finish(db: &Db, id: &str, outcome: Finish) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Stores the hash of the link derived for `token_id` (the same hash again
+/// on a retry); the link's lifetime starts at the first issue. `false` when
+/// the link is dead: used, expired, or its address changed.
+pub fn issue_link(
+    db: &Db,
+    token_id: &str,
+    hash: &str,
+    ttl_secs: i32,
+) -> Result<bool, ServiceError> {
+    let rs = db.query(
+        "SELECT issue_account_link($1::text::uuid, $2, $3)::bigint",
+        &[
+            ParameterValue::Str(token_id.to_string()),
+            ParameterValue::Str(hash.to_string()),
+            ParameterValue::Int32(ttl_secs),
+        ],
+    )?;
+    let left = rs
+        .rows
+        .first()
+        .map(|row| db::opt_int64(row, 0))
+        .transpose()?;
+    Ok(left.flatten().is_some())
+}
+
 pub fn prune(db: &Db) -> Result<i64, ServiceError> {
     let rs = db.query(
-        "SELECT prune_mail_deliveries($1)",
+        "SELECT prune_mail_deliveries($1) + prune_account_tokens($1)",
         &[ParameterValue::Int32(PRUNE_BATCH)],
     )?;
     match rs.rows.first() {

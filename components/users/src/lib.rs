@@ -1,6 +1,7 @@
 //! The users service as a library component: it exports
 //! `shop:platform/users` and is composed into `accounts-api` by Spin.
 
+mod links;
 mod oauth;
 mod service;
 mod settings;
@@ -53,6 +54,34 @@ impl Guest for Users {
 
     fn get_user(id: i64) -> Result<User, Error> {
         Ok(service::get(id)?)
+    }
+
+    fn verify_email(token: String) -> Result<(), Error> {
+        Ok(links::verify_email(&token)?)
+    }
+
+    fn request_verification(user_id: i64) -> Result<(), Error> {
+        Ok(links::request_verification(user_id)?)
+    }
+
+    fn forgot_password(email: String) -> Result<(), Error> {
+        Ok(links::forgot_password(&Email::parse(email)?)?)
+    }
+
+    fn reset_password(token: String, password: String) -> Result<(), Error> {
+        Ok(links::reset_password(&token, &Password::parse(password)?)?)
+    }
+
+    fn change_password(
+        user_id: i64,
+        current_password: String,
+        new_password: String,
+    ) -> Result<TokenPair, Error> {
+        Ok(links::change_password(
+            user_id,
+            &current_password,
+            &Password::parse(new_password)?,
+        )?)
     }
 }
 

@@ -239,6 +239,7 @@ fn sign_in(p: Provider, id: Identity) -> Result<Session, ServiceError> {
                 "provider proved the email of an account someone else registered: its password and sessions are gone",
                 &format!("user_id={user_id}"),
             );
+            store::queue_password_removed(&db, user_id)?;
             let owner = store::by_id(&db, user_id)?
                 .ok_or_else(|| ServiceError::internal("linked account vanished"))?;
             return service::start_session(&db, owner, None);

@@ -23,7 +23,7 @@ pub fn is_admin_email(email: &Email) -> Result<bool, ServiceError> {
     Ok(AdminEmails::parse(&config::get(&settings::ADMIN_EMAILS)?).contains(email))
 }
 
-fn hash_password(password: &str) -> Result<String, ServiceError> {
+pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     password::hash(password, &random::bytes::<16>())
         .map_err(|e| ServiceError::internal(format!("password hashing failed: {e:?}")))
 }
@@ -32,16 +32,19 @@ fn auth_error(e: auth_core::AuthError) -> ServiceError {
     ServiceError::internal(format!("token signing failed: {}", e.message()))
 }
 
+/// A new account is a customer whatever its address: the address is not
+/// proven yet, and whoever registers an `admin_emails` address first must
+/// not become an administrator (the role comes with the proof).
 pub fn register(r: &Registration) -> Result<User, ServiceError> {
-    let role = if is_admin_email(&r.email)? {
-        Role::Admin
-    } else {
-        Role::Customer
-    };
     let hash = hash_password(r.password.expose())?;
-    store::insert(&db()?, r.full_name.as_str(), &r.email, &hash, role)?
+    let db = db()?;
+    let user = store::insert(&db, r.full_name.as_str(), &r.email, &hash, Role::Customer)?
         .map(|stored| stored.user)
-        .ok_or_else(|| ServiceError::conflict("Email is already registered"))
+        .ok_or_else(|| ServiceError::conflict("Email is already registered"))?;
+    // The verification mail; if this statement fails the account stands
+    // and its owner asks for a link again.
+    crate::links::queue_verification(&db, user.id)?;
+    Ok(user)
 }
 
 pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
@@ -69,8 +72,9 @@ pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
 }
 
 /// A signed-in account gets a new refresh-token family and an access
-/// token. On the way: the admin role when its email is in `admin_emails`
-/// (checked at every sign-in, so a later change of the list takes effect),
+/// token. On the way: the admin role when its proven email is in
+/// `admin_emails` (checked at every sign-in, so a later change of the list
+/// takes effect),
 /// and a stored password hash that needed renewing.
 pub fn start_session(
     db: &Db,
@@ -78,6 +82,7 @@ pub fn start_session(
     new_hash: Option<String>,
 ) -> Result<Session, ServiceError> {
     let promote = stored.user.role == Role::Customer
+        && stored.user.email_verified
         && match stored.user.email.clone().map(Email::parse) {
             Some(Ok(email)) => is_admin_email(&email)?,
             _ => false,

@@ -247,6 +247,16 @@ pub fn link_verified_identity(
     }
 }
 
+/// Tells an evicted account's owner that the password someone else set is
+/// gone (the mail worker sends it on its next wake).
+pub fn queue_password_removed(db: &Db, user_id: i64) -> Result<(), ServiceError> {
+    db.execute(
+        "INSERT INTO mail_deliveries (kind, user_id) VALUES ('password_removed', $1)",
+        &[ParameterValue::Int64(user_id)],
+    )?;
+    Ok(())
+}
+
 fn opt_str(value: Option<&str>) -> ParameterValue {
     match value {
         Some(v) => ParameterValue::Str(v.to_string()),

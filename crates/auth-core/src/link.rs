@@ -14,7 +14,9 @@
 //! Without `K` a token is indistinguishable from random; the database keeps
 //! only [`storage_hash`], so a database leak cannot mint a link, and `K`
 //! alone cannot either (it needs a row id). Only the mail worker holds the
-//! secret. Rotating `mail_link_secret` kills every unused link.
+//! secret. Rotating `mail_link_secret` ends link mails not yet delivered (their
+//! stored hash no longer matches a fresh derivation); a link already mailed
+//! is checked by its hash alone and works until used or expired.
 
 use ct_codecs::{Base64UrlSafeNoPadding, Decoder, Encoder};
 

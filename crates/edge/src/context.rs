@@ -51,6 +51,31 @@ impl Context {
     }
 }
 
+impl Context {
+    /// The request's Redis connection (opened on first use, then reused: on
+    /// Spin each open is a TCP connect). `None` without a Redis URL.
+    pub fn redis(&mut self) -> Option<&mut Cache> {
+        if self.redis.is_none() {
+            match component_support::config::get(&platform_core::setting::REDIS_URL) {
+                Ok(url) => self.redis = Some(Cache::for_purpose(url, "rate limiter")),
+                Err(e) => {
+                    component_support::log::warn("no Redis URL", &format!("{e:?}"));
+                    return None;
+                }
+            }
+        }
+        self.redis.as_mut()
+    }
+
+    /// Wakes the mail worker after a request queued a mail. A lost wake is
+    /// not a lost mail: the worker looks again on every maintenance tick.
+    pub fn wake_mail_worker(&mut self) {
+        if let Some(redis) = self.redis() {
+            redis.publish("mail.due", br#"{"type":"mail.due"}"#);
+        }
+    }
+}
+
 /// The first value of a request header, if it is UTF-8.
 pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
     req.headers()

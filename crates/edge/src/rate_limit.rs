@@ -2,13 +2,12 @@
 //! request counts against (per user, per client address, per email), on the
 //! Redis clock, by `EVALSHA`.
 
-use component_support::cache::Cache;
 use component_support::config;
 use platform_core::rate_limit::{
     Bucket, BucketConfig, Decision, SignInReply, KNOWN_ADDRESS_SECS, SETTLE_SIGN_IN_LUA,
     TAKE_SIGN_IN_LUA, TAKE_TOKENS_LUA,
 };
-use platform_core::setting::{self, REDIS_URL};
+use platform_core::setting;
 use platform_core::ServiceError;
 use spin_sdk::redis::RedisResult;
 
@@ -111,17 +110,7 @@ fn admit(
 /// kept in `ctx` for the rest of the request); its integers, or `None` when
 /// Redis could not answer.
 fn eval(ctx: &mut Context, script: &str, keys: &[&str], args: &[String]) -> Option<Vec<i64>> {
-    if ctx.redis.is_none() {
-        let url = match config::get(&REDIS_URL) {
-            Ok(url) => url,
-            Err(e) => {
-                component_support::log::warn("rate limiter has no Redis URL", &format!("{e:?}"));
-                return None;
-            }
-        };
-        ctx.redis = Some(Cache::for_purpose(url, "rate limiter"));
-    }
-    let cache = ctx.redis.as_mut()?;
+    let cache = ctx.redis()?;
     let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
     let reply = cache.eval_values(script, keys, &args)?;
     Some(

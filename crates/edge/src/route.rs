@@ -51,6 +51,11 @@ pub enum Accounts {
     Me,
     OAuthStart(OAuthProvider),
     OAuthCallback(OAuthProvider),
+    VerifyEmail,
+    ResendVerification,
+    ForgotPassword,
+    ResetPassword,
+    ChangePassword,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +177,26 @@ const TABLE: &[Entry] = &[
     Entry {
         template: "/me",
         methods: &[("GET", |_| Ok(Accounts::Me.into()))],
+    },
+    Entry {
+        template: "/me/password",
+        methods: &[("PUT", |_| Ok(Accounts::ChangePassword.into()))],
+    },
+    Entry {
+        template: "/verify-email",
+        methods: &[("POST", |_| Ok(Accounts::VerifyEmail.into()))],
+    },
+    Entry {
+        template: "/verify-email/resend",
+        methods: &[("POST", |_| Ok(Accounts::ResendVerification.into()))],
+    },
+    Entry {
+        template: "/password/forgot",
+        methods: &[("POST", |_| Ok(Accounts::ForgotPassword.into()))],
+    },
+    Entry {
+        template: "/password/reset",
+        methods: &[("POST", |_| Ok(Accounts::ResetPassword.into()))],
     },
     Entry {
         template: "/oauth/{provider}",

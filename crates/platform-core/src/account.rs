@@ -226,6 +226,12 @@ impl AdminEmails {
     pub fn contains(&self, email: &Email) -> bool {
         self.0.contains(&email.0)
     }
+
+    /// The addresses comma-separated (each already normalised and free of
+    /// commas), for SQL's `string_to_array`.
+    pub fn joined(&self) -> String {
+        self.0.join(",")
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! `wasm32-wasip2` (inside components) and the host (unit tests).
 
 pub mod account;
+pub mod account_link;
 pub mod error;
 pub mod event;
 pub mod lifecycle;

@@ -2,6 +2,7 @@
 //! rdkafka instead of one per file): each module is what was a test file.
 //! `cargo test -p integration --test api <module>::` runs one of them.
 
+mod account_links_http;
 mod accounts_http;
 mod catalog_component;
 mod catalog_http;

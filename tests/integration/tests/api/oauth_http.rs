@@ -339,6 +339,22 @@ async fn a_provider_proving_a_squatted_email_evicts_the_squatter() {
     assert!(env
         .stderr_of("accounts-api")
         .contains("someone else registered"));
+    let notices: i64 = env
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM mail_deliveries m JOIN users u ON u.id = m.user_id \
+             WHERE u.email = 'victim@example.com' AND m.kind = 'password_removed'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        notices, 1,
+        "the owner is told the squatter's password is gone"
+    );
 
     // A proven account links another provider's identity as before.
     let r = sign_in(

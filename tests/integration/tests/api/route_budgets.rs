@@ -134,13 +134,64 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "CORS preflight",
         cost(1, 1, (0, 0), (0, 0)),
     ),
-    // Two bucket settings + redis_url (edge), admin_emails + database_url.
-    ("POST", "/register", "", cost(5, 1, (1, 1), (1, 1))),
+    // Two bucket settings + redis_url (edge), database_url: the account,
+    // then its verification mail; the limiter's connection wakes the mail
+    // worker (PUBLISH mail.due).
+    ("POST", "/register", "", cost(4, 1, (1, 2), (1, 2))),
     // Edge: the three sign-in bucket settings + redis_url; users:
-    // database_url, admin_emails, the two session lifetimes, jwt_secret, the
-    // access lifetime. SELECT + new family. Redis: the take, then the
+    // database_url, the two session lifetimes, jwt_secret, the access
+    // lifetime (admin_emails only for a proven address). SELECT + new family. Redis: the take, then the
     // success's settle on the same connection.
-    ("POST", "/login", "", cost(10, 1, (1, 2), (1, 2))),
+    ("POST", "/login", "", cost(9, 1, (1, 2), (1, 2))),
+    // The link routes: the bucket setting(s) and redis_url before anything;
+    // a malformed token costs no SQL. Users: database_url (+ admin_emails
+    // for a well-formed verify link), one SQL call.
+    (
+        "POST",
+        "/verify-email",
+        "malformed token, 400",
+        cost(2, 1, (0, 0), (1, 1)),
+    ),
+    (
+        "POST",
+        "/verify-email",
+        "unknown link, 400",
+        cost(4, 1, (1, 1), (1, 1)),
+    ),
+    // Known or not, the same calls: two buckets, one SQL call, the wake.
+    (
+        "POST",
+        "/password/forgot",
+        "known email",
+        cost(4, 1, (1, 1), (1, 2)),
+    ),
+    (
+        "POST",
+        "/password/forgot",
+        "unknown email",
+        cost(4, 1, (1, 1), (1, 2)),
+    ),
+    // The new password's argon2 comes before the one SQL call (a valid link
+    // is rare; the address bucket bounds the guessing).
+    (
+        "POST",
+        "/password/reset",
+        "unknown link, 400",
+        cost(3, 1, (1, 1), (1, 1)),
+    ),
+    (
+        "POST",
+        "/verify-email/resend",
+        "within the minute, 429",
+        cost(4, 1, (1, 1), (1, 1)),
+    ),
+    // + the stored hash read and argon2; nothing written.
+    (
+        "PUT",
+        "/me/password",
+        "wrong current password, 403",
+        cost(4, 1, (1, 1), (1, 1)),
+    ),
     // A failure is not settled: its tokens stay spent.
     (
         "POST",
@@ -515,6 +566,67 @@ async fn accounts(env: &TestEnv, m: &mut Measured) {
             .get(format!("{}/me", env.base))
             .bearer_auth(&access),
         200,
+    )
+    .await;
+    // The account-link routes, on the same (unverified) account.
+    m.one(
+        env,
+        ("POST", "/verify-email", "malformed token, 400"),
+        post("/verify-email", json!({"token": "not-a-token"})),
+        400,
+    )
+    .await;
+    m.one(
+        env,
+        ("POST", "/verify-email", "unknown link, 400"),
+        post("/verify-email", json!({"token": "A".repeat(43)})),
+        400,
+    )
+    .await;
+    for case in ["known email", "unknown email"] {
+        let email = match case {
+            "known email" => "budget@example.com",
+            _ => "nobody@example.com",
+        };
+        m.one(
+            env,
+            ("POST", "/password/forgot", case),
+            post("/password/forgot", json!({ "email": email })),
+            202,
+        )
+        .await;
+    }
+    m.one(
+        env,
+        ("POST", "/password/reset", "unknown link, 400"),
+        post(
+            "/password/reset",
+            json!({"token": "A".repeat(43), "password": "another-password"}),
+        ),
+        400,
+    )
+    .await;
+    m.one(
+        env,
+        ("POST", "/verify-email/resend", "within the minute, 429"),
+        env.http
+            .post(format!("{}/verify-email/resend", env.base))
+            .bearer_auth(&access),
+        429,
+    )
+    .await;
+    m.one(
+        env,
+        ("PUT", "/me/password", "wrong current password, 403"),
+        env.http
+            .put(format!("{}/me/password", env.base))
+            .bearer_auth(&access)
+            .header("content-type", "application/json")
+            .body(
+                json!({"current_password": "wrong-password", "new_password": "another-password"})
+                    .to_string(),
+            ),
+        403,
     )
     .await;
     m.one(
