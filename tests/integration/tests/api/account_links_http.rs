@@ -181,6 +181,43 @@ async fn the_admin_role_needs_a_proven_address_and_the_owner_takes_it_back() {
         .await;
     assert_eq!((again.status, again.error()), (400, BAD_LINK), "single use");
 
+    // An expired link is refused like any other bad one (the clock moved
+    // past the one-a-minute cap first).
+    shop.env
+        .db
+        .client()
+        .await
+        .execute(
+            "UPDATE account_tokens SET created_at = created_at - interval '2 minutes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let r = shop
+        .post("/password/forgot", None, json!({"email": boss}))
+        .await;
+    assert_eq!(r.status, 202);
+    let late = shop.link_token(boss, "reset_password", 1).await;
+    shop.env
+        .db
+        .client()
+        .await
+        .execute(
+            "UPDATE account_tokens SET expires_at = now() AT TIME ZONE 'UTC' - interval '1 second' \
+             WHERE used_at IS NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    let r = shop
+        .post(
+            "/password/reset",
+            None,
+            json!({"token": late, "password": "too late a password"}),
+        )
+        .await;
+    assert_eq!((r.status, r.error()), (400, BAD_LINK), "expired");
+
     // The squatter is out; the owner is the administrator.
     assert_eq!(shop.login(boss, PASSWORD).await.status, 401);
     let r = shop

@@ -84,7 +84,10 @@ async fn order_mails_arrive_once_each_in_order_through_outages() {
         ("storefront_url", "http://shop.test"),
     ])
     .await;
+    // Two mail workers at once (two pods, or a restart overlapping): the
+    // claims keep every mail to one of them.
     let _mail = shop.env.start_mail_worker().await;
+    let _second = shop.env.start_mail_worker().await;
     let product = shop.env.products(&[("Kopi <Luwak>", 25_000, 50)]).await[0];
     let (_, token) = shop.env.customer_account("Mailer").await;
     let to = "mailer@example.com";
@@ -219,6 +222,27 @@ async fn order_mails_arrive_once_each_in_order_through_outages() {
     .await;
     assert!(sink.stats().replayed >= 1, "{:?}", sink.stats());
     assert_eq!(mails(&sink, to, "order_placed").len(), 4, "one per order");
+
+    let (mails, attempts, retried): (i64, i64, i64) = {
+        let row = shop
+            .env
+            .db
+            .client()
+            .await
+            .query_one(
+                "SELECT count(*), sum(attempts)::bigint, count(*) FILTER (WHERE attempts > 1) \
+                 FROM mail_deliveries WHERE sent_at IS NOT NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    eprintln!(
+        "mail outage run: {mails} mails sent, {attempts} attempts, {retried} retried; sink {:?}",
+        sink.stats()
+    );
+    assert_eq!(mails, 5, "4 placed + 1 paid");
 
     // The worker's log names deliveries, never the address or a body.
     let log = shop.env.stderr_of("mail-worker");
