@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use platform_core::text::hex;
+use platform_core::time::civil_from_unix;
 
 /// 32 unique hex digits: time, a counter and the pid hashed (no rand needed).
 fn unique_hex() -> String {
@@ -43,18 +44,7 @@ pub(crate) fn jakarta_now() -> String {
 
 /// `2026-12-02 13:00:00` for Unix time `secs`.
 pub(crate) fn jakarta(unix_secs: i64) -> String {
-    let secs = unix_secs + 7 * 3600;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day, rest) = civil_from_unix(unix_secs + 7 * 3600);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
         rest / 3600,
