@@ -24,7 +24,15 @@
 //     count on "My orders"); that order is then paid through "Pay now";
 //  5. with OAUTH_PROVIDER set (google, github or facebook; the test runs a
 //     local provider that signs in OAUTH_NAME): "Sign in with …" leaves for
-//     the provider and comes back signed in.
+//     the provider and comes back signed in;
+//  6. with MAIL_SINK set (the local Resend's base URL, `tools/mail-sink`;
+//     the app's storefront_url must be STOREFRONT_URL so the mailed links
+//     open these pages): the new visitor sees the "verify your email"
+//     banner, opens the link of the mail the sink got and the banner goes;
+//     later, signed in on a second browser too, the visitor signs out, asks
+//     "Forgot your password?", opens the mailed reset link, chooses a new
+//     password and signs in with it, and the second browser's session ends
+//     at its next refresh (its reload: the stored refresh token is refused).
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -42,6 +50,9 @@ const RESTORE_DELAY_MS = 1500;
 const OAUTH_PROVIDER = process.env.OAUTH_PROVIDER;
 const OAUTH_NAME = process.env.OAUTH_NAME;
 const PROVIDER_LABEL = { google: 'Google', github: 'GitHub', facebook: 'Facebook' };
+const MAIL_SINK = (process.env.MAIL_SINK || '').replace(/\/+$/, '');
+/** Where auth.ts keeps the refresh token (local storage). */
+const REFRESH_KEY = 'storefront.refresh_token';
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 const started = Date.now();
@@ -93,6 +104,31 @@ async function apiJson(path, token) {
   const body = await res.json().catch(() => null);
   check(res.ok, `GET ${path} answered ${res.status}: ${body && body.error}`);
   return body;
+}
+
+/**
+ * The link to `pagePath` (/app/verify-email, /app/reset-password) in the only `kind` mail
+ * the sink holds for `to`, as the visitor would read it: waits for the mail
+ * worker to send it.
+ */
+async function mailedLink(to, kind, pagePath) {
+  const url = `${MAIL_SINK}/api/messages?to=${encodeURIComponent(to)}&kind=${encodeURIComponent(kind)}`;
+  const deadline = Date.now() + SAGA_MS;
+  for (;;) {
+    const res = await fetch(url, { headers: { accept: 'application/json' } });
+    check(res.ok, `GET ${url} answered ${res.status}`);
+    const mails = await res.json();
+    if (mails.length > 0) {
+      check(mails.length === 1, `${mails.length} ${kind} mails to ${to}, expected one`);
+      const prefix = `${BASE}${pagePath}#token=`;
+      const link = mails[0].links.find((l) => l.startsWith(prefix));
+      check(link, `no ${prefix}… link in the ${kind} mail "${mails[0].subject}": ${mails[0].links.join(' ')}`);
+      log(`  ${kind} mail "${mails[0].subject}" to ${to}`);
+      return link;
+    }
+    check(Date.now() < deadline, `no ${kind} mail to ${to} within ${SAGA_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 async function readStock(page, productId) {
@@ -308,6 +344,40 @@ async function main() {
       await page.getByRole('link', { name: 'My orders' }).waitFor();
     });
 
+    if (MAIL_SINK) {
+      await step('the new visitor is asked to verify the email', async () => {
+        const banner = page.getByTestId('verify-banner');
+        await banner.filter({ hasText: 'Please verify your email' }).filter({ hasText: email }).waitFor();
+        await banner.getByRole('button', { name: 'Resend' }).waitFor();
+        await shot(page, 'verify-banner');
+      });
+
+      await step('the visitor opens the mailed verification link and the banner goes', async () => {
+        const link = await mailedLink(email, 'verify_email', '/app/verify-email');
+        await page.goto(link);
+        await page.getByRole('heading', { name: 'Verify your email', level: 1 }).waitFor();
+        await page.getByRole('status').filter({ hasText: 'Your email is verified' }).waitFor();
+        check(!page.url().includes('token='), `the token stayed in the address: ${page.url()}`);
+        await page.getByRole('button', { name: 'Sign out' }).waitFor();
+        await shot(page, 'verify-email');
+        await page.getByRole('link', { name: 'Continue shopping' }).click();
+        await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
+        await page.getByTestId('verify-banner').waitFor({ state: 'detached' });
+        // Still gone after a reload (the API says verified, not a cached flag).
+        await page.reload();
+        await page.getByRole('button', { name: 'Sign out' }).waitFor();
+        await page.getByRole('link', { name: names.a, exact: true }).waitFor();
+        check((await page.getByTestId('verify-banner').count()) === 0, 'the verify banner is back after a reload');
+        await page.getByRole('link', { name: 'Account', exact: true }).click();
+        await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+        await page.getByTestId('account-email').filter({ hasText: 'verified' }).filter({ hasNotText: 'not verified' }).waitFor();
+        result.account = { email, verified: true };
+        // Back where the shopping goes on.
+        await page.getByRole('link', { name: 'Products', exact: true }).click();
+        await page.getByRole('link', { name: names.a, exact: true }).waitFor();
+      });
+    }
+
     await step('the visitor browses and adds two products to the cart', async () => {
       await page.getByRole('link', { name: names.a, exact: true }).click();
       await page.getByRole('heading', { name: names.a, level: 1 }).waitFor();
@@ -405,6 +475,85 @@ async function main() {
       await shot(page, 'products-phone');
     });
 
+    if (MAIL_SINK) {
+      const newPassword = `battery staple ${RUN}`;
+      const otherCtx = await browser.newContext({ viewport });
+      const other = await otherCtx.newPage();
+      watch(other, 'second browser');
+
+      await step('the visitor is signed in on a second browser too', async () => {
+        await page.setViewportSize(viewport);
+        await signIn(other, email, password);
+        await other.goto(`${BASE}/app/orders`);
+        await other.getByRole('heading', { name: 'My orders' }).waitFor();
+        await other.getByTestId('orders-total').filter({ hasText: '3' }).waitFor();
+      });
+
+      await step('the visitor signs out and asks for a reset link', async () => {
+        await page.goto(`${BASE}/`);
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+        await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+        await page.getByRole('link', { name: 'Forgot your password?' }).click();
+        await page.getByRole('heading', { name: 'Forgot your password?', level: 1 }).waitFor();
+        await page.getByLabel('Email').fill(email);
+        await page.getByRole('button', { name: 'Send reset link' }).click();
+        await page.getByRole('status').filter({ hasText: 'If an account uses this address, a reset link is on its way' }).waitFor();
+        await shot(page, 'forgot-password');
+      });
+
+      await step('the visitor opens the mailed reset link and chooses a new password', async () => {
+        const link = await mailedLink(email, 'reset_password', '/app/reset-password');
+        await page.goto(link);
+        await page.getByRole('heading', { name: 'Choose a new password', level: 1 }).waitFor();
+        check(!page.url().includes('token='), `the token stayed in the address: ${page.url()}`);
+        await page.getByLabel('New password', { exact: true }).fill(newPassword);
+        await page.getByLabel('New password again', { exact: true }).fill(newPassword);
+        await page.getByRole('button', { name: 'Change password' }).click();
+        await page.getByRole('heading', { name: 'Password changed', level: 1 }).waitFor();
+        await page.getByRole('status').filter({ hasText: 'every device signed in to your account was signed out' }).waitFor();
+        await shot(page, 'reset-password');
+      });
+
+      await step('the visitor signs in with the new password, not the old one', async () => {
+        const old = await fetch(`${BASE}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ email, password }),
+        });
+        check(old.status === 401, `the old password answered ${old.status}, expected 401`);
+        await page.getByRole('link', { name: 'Sign in with your new password' }).click();
+        await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+        await page.getByLabel('Email').fill(email);
+        await page.getByLabel('Password').fill(newPassword);
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await page.getByRole('button', { name: 'Sign out' }).waitFor();
+        check((await page.getByTestId('verify-banner').count()) === 0, 'the verify banner shows after the reset');
+      });
+
+      await step('the second browser is signed out at its next refresh', async () => {
+        // Its access token (memory only) is gone with the reload; the
+        // stored refresh token's family was revoked by the reset.
+        check(await other.evaluate((key) => localStorage.getItem(key) !== null, REFRESH_KEY), 'the second browser has no stored session');
+        const refreshed = other.waitForResponse(
+          (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/refresh',
+          { timeout: ACTION_MS },
+        );
+        refreshed.catch(() => {});
+        await other.reload();
+        const status = (await refreshed).status();
+        check(status === 401, `the second browser's refresh answered ${status}, expected 401`);
+        await other.waitForURL((url) => url.pathname === '/app/login', { timeout: ACTION_MS });
+        await other.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+        await other.getByRole('link', { name: 'Sign in', exact: true }).waitFor();
+        check((await other.getByRole('button', { name: 'Sign out' }).count()) === 0, 'the second browser still shows "Sign out"');
+        check(await other.evaluate((key) => localStorage.getItem(key) === null, REFRESH_KEY), 'the second browser kept the refused refresh token');
+        await shot(other, 'reset-signed-out');
+        result.account = { ...result.account, reset: true, other_session_ended: true, refresh_status: status };
+      });
+      await otherCtx.close();
+    }
+
     if (OAUTH_PROVIDER) {
       await step(`a visitor signs in with ${PROVIDER_LABEL[OAUTH_PROVIDER]}`, async () => {
         const ctx = await browser.newContext({ viewport });
@@ -421,6 +570,54 @@ async function main() {
         await shot(oauth, 'oauth-signed-in');
         result.oauth = OAUTH_PROVIDER;
         await ctx.close();
+      });
+
+      // Login CSRF: an attacker starts a sign-in, stops at the provider's
+      // redirect, and sends that callback link to a victim. The victim's
+      // browser did not start it: it shows why, calls no API, stays out.
+      await step('a callback link from another browser signs nobody in', async () => {
+        const attacker = await browser.newContext({ viewport });
+        let forged = null;
+        // The provider's redirect lands on the storefront's callback page
+        // (a redirect is not routable: watch for it); the page's own API
+        // call is stopped, so the state stays unused, as an attacker keeps it.
+        attacker.on('request', (req) => {
+          if (new URL(req.url()).pathname.startsWith('/app/oauth/')) forged = req.url();
+        });
+        await attacker.route(
+          (url) => url.pathname.startsWith(`/oauth/${OAUTH_PROVIDER}/callback`),
+          (route) => route.abort(),
+        );
+        const start = await attacker.newPage();
+        await start.goto(`${BASE}/app/login`);
+        await start
+          .getByRole('button', { name: `Sign in with ${PROVIDER_LABEL[OAUTH_PROVIDER]}` })
+          .click();
+        for (let i = 0; i < 100 && !forged; i++) await start.waitForTimeout(50);
+        check(forged && forged.includes('state='), `no callback link was captured: ${forged}`);
+        await attacker.close();
+
+        const victim = await browser.newContext({ viewport });
+        const page = await victim.newPage();
+        watch(page, 'victim');
+        const apiCalls = [];
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname.startsWith(`/oauth/${OAUTH_PROVIDER}/callback`)) {
+            apiCalls.push(req.url());
+          }
+        });
+        await page.goto(forged);
+        await page.getByText('was not started in this browser tab').waitFor();
+        check(apiCalls.length === 0, `the forged callback reached the API: ${apiCalls.join(' ')}`);
+        const stored = await page.evaluate(() => localStorage.getItem('storefront.refresh_token'));
+        check(stored === null, 'the victim holds a session after a forged callback');
+        check(
+          (await page.getByRole('button', { name: 'Sign out' }).count()) === 0,
+          'the victim looks signed in',
+        );
+        await shot(page, 'oauth-forged-callback');
+        result.login_csrf_refused = true;
+        await victim.close();
       });
     }
 

@@ -2,20 +2,23 @@
 //! playwright-core, `storefront/e2e/journey.mjs`) against the whole platform
 //! started here: the app serving the storefront and the API, the workers,
 //! the relay (Kafka off: redelivery) and the Midtrans sandbox whose payment
-//! page the browser clicks. The script drives the pages; this test checks
-//! what they did against Postgres.
+//! page the browser clicks, the mail worker and the local Resend whose mails
+//! the script reads (the verify and reset links). The script drives the
+//! pages; this test checks what they did against Postgres and the mailbox.
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fake_oauth::{Account, App, FakeOAuth};
 use integration::shop::{Relay, Shop};
+use mail_sink::Sink;
 use serde_json::{json, Value};
 
 const ADMIN_EMAIL: &str = "admin@storefront.test";
 const ADMIN_PASSWORD: &str = "storefront admin password";
 const OAUTH_NAME: &str = "Octo Shopper";
+const RESEND_KEY: &str = "re_storefront_browser_key";
 
 fn chromium() -> PathBuf {
     let path =
@@ -39,14 +42,31 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
     );
     // "Sign in with GitHub" through the local provider, at its real paths.
     let github = FakeOAuth::start().await;
+    // The visitor's mailbox. The links point at the app under test: its
+    // storefront_url defaults to its own base URL (TestEnv::start_with).
+    let sink = Sink::start(mail_sink::Config {
+        api_key: RESEND_KEY.into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        announce: false,
+    })
+    .await
+    .unwrap();
     let shop = Shop::start_with(&[
         ("admin_emails", ADMIN_EMAIL),
         ("github_client_id", "storefront-client"),
         ("github_client_secret", "storefront-secret"),
         ("github_auth_base_url", &github.base),
         ("github_api_base_url", &github.base),
+        ("resend_api_key", RESEND_KEY),
+        ("resend_api_base_url", &sink.base),
+        ("mail_from", "Shop <shop@mail.dev.test>"),
+        (
+            "mail_link_secret",
+            "storefront-browser-link-secret-0123456789",
+        ),
     ])
     .await;
+    let _mail = shop.env.start_mail_worker().await;
     github.register(
         "github",
         App {
@@ -101,6 +121,7 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         .env("CHROMIUM", &chromium)
         .env("OAUTH_PROVIDER", "github")
         .env("OAUTH_NAME", OAUTH_NAME)
+        .env("MAIL_SINK", &sink.base)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -124,6 +145,8 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         .expect("a JSON summary line");
     assert_eq!(summary["ok"], true, "{summary}");
     assert_eq!(summary["oauth"], "github", "{summary}");
+    // A callback link another browser started signs nobody in (login CSRF).
+    assert_eq!(summary["login_csrf_refused"], true, "{summary}");
     assert!(github.refusals().is_empty(), "{:?}", github.refusals());
     assert_eq!(
         shop.count(
@@ -170,10 +193,101 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         0,
     )
     .await;
-    for name in ["products", "cart", "order-paid", "admin", "oauth-signed-in"] {
+
+    // Sign-up, verify, forgot, reset: the visitor's account and mailbox.
+    let email = summary["account"]["email"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no account email in {summary}"))
+        .to_string();
+    assert_eq!(summary["account"]["verified"], true, "{summary}");
+    assert_eq!(summary["account"]["other_session_ended"], true, "{summary}");
+    let db = shop.env.db.client().await;
+    let count = |sql: String| {
+        let (db, email) = (&db, &email);
+        async move { count_for(db, &sql, email).await }
+    };
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM users WHERE email = $1 AND email_verified_at IS NOT NULL".into()
+        )
+        .await,
+        1,
+        "the verify link proved {email}"
+    );
+    // The reset: its link used once; every session started before it ended
+    // (the signed-out browser's by its logout, the second browser's by the
+    // reset itself); the one signed in with the new password lives.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM account_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE u.email = $1 AND t.purpose = 'reset_password' AND t.used_at IS NOT NULL"
+                .into()
+        )
+        .await,
+        1
+    );
+    let sessions = |which: &str| {
+        count(format!(
+            "SELECT count(*) FROM refresh_token_families f JOIN users u ON u.id = f.user_id \
+             CROSS JOIN LATERAL (SELECT max(t.used_at) AS at FROM account_tokens t \
+               WHERE t.user_id = u.id AND t.purpose = 'reset_password') reset \
+             WHERE u.email = $1 AND {which}"
+        ))
+    };
+    let before = sessions("f.created_at < reset.at").await;
+    assert!(
+        before >= 2,
+        "{before} sessions before the reset, expected both browsers'"
+    );
+    assert_eq!(
+        sessions("f.created_at < reset.at AND f.revoked_at IS NULL").await,
+        0,
+        "a session from before the reset survived it"
+    );
+    assert!(
+        sessions("f.revoked_at = reset.at").await >= 1,
+        "the reset itself revoked no session (the second browser's)"
+    );
+    assert!(
+        sessions("f.created_at > reset.at AND f.revoked_at IS NULL").await >= 1,
+        "no live session with the new password"
+    );
+    // Exactly one mail of each kind (password_changed may still be on its way).
+    let mails = |kind: &str| {
+        sink.messages()
+            .iter()
+            .filter(|m| m.is_to(&email) && m.kind.as_deref() == Some(kind))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mails("password_changed") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for kind in ["verify_email", "reset_password", "password_changed"] {
+        assert_eq!(mails(kind), 1, "{kind} mails to {email}");
+    }
+
+    for name in [
+        "products",
+        "cart",
+        "order-paid",
+        "admin",
+        "oauth-signed-in",
+        "oauth-forged-callback",
+        "verify-banner",
+        "verify-email",
+        "forgot-password",
+        "reset-password",
+        "reset-signed-out",
+    ] {
         let png = screenshots.join(format!("{name}.png"));
         assert!(png.exists(), "{} was not saved", png.display());
     }
     relay.stop().await;
     shop.env.assert_clean();
+}
+
+/// `sql` (one bigint, `$1` the address) for `email`.
+async fn count_for(db: &tokio_postgres::Client, sql: &str, email: &str) -> i64 {
+    db.query_one(sql, &[&email]).await.unwrap().get(0)
 }
