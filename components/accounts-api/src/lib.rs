@@ -177,13 +177,24 @@ fn sign_in_limits(
         Some(address) => rate_limit::configured("login-address", &LOGIN_ADDRESS, address)?,
         None => None,
     };
-    let pair = format!("{email}|{}", address.as_deref().unwrap_or("-"));
+    let pair = sign_in_pair(email, address.as_deref());
     Ok(rate_limit::SignIn {
         address: per_address,
         failures: rate_limit::configured("login-failure", &LOGIN_FAILURE, &pair)?,
         account: rate_limit::configured("login-account", &LOGIN_ACCOUNT_FAILURE, email)?,
-        known_key: format!("login:known:{pair}"),
+        known_key: known_address_key(email, address.as_deref()),
     })
+}
+
+/// An email and the client's address (`-` when none): the failure bucket's
+/// subject.
+fn sign_in_pair(email: &str, address: Option<&str>) -> String {
+    format!("{email}|{}", address.unwrap_or("-"))
+}
+
+/// The marker of an address that signed in to (or reset) the account.
+fn known_address_key(email: &str, address: Option<&str>) -> String {
+    format!("login:known:{}", sign_in_pair(email, address))
 }
 
 edge::http_entry!(AccountsApi);

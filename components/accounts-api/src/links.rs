@@ -10,6 +10,7 @@ use edge::{auth, body, Context, HttpResult, Reply};
 use platform_core::account_link::{
     self, PasswordChange, PasswordReset, FORGOT_ACCEPTED, VERIFY_QUEUED,
 };
+use platform_core::rate_limit::KNOWN_ADDRESS_SECS;
 use platform_core::{setting, ServiceError};
 use spin_sdk::http::IncomingRequest;
 
@@ -80,9 +81,16 @@ pub async fn handle(route: Accounts, req: IncomingRequest, ctx: &mut Context) ->
             ))
         }
         Accounts::ResetPassword => {
+            let address = edge::client::address(&req)?;
             per_address(ctx, &req, "link-address", &LINK)?;
             let reset = PasswordReset::from_json(&body::read_json(req).await?)?;
-            users::reset_password(&reset.token, reset.password.expose())?;
+            let email = users::reset_password(&reset.token, reset.password.expose())?;
+            // The link reached the owner here: this address may sign in
+            // even while strangers hold the account's failure bucket empty.
+            if let Some(redis) = ctx.redis() {
+                let key = crate::known_address_key(&email, address.as_deref());
+                redis.put(&key, b"1", i64::from(KNOWN_ADDRESS_SECS));
+            }
             ctx.wake_mail_worker();
             Ok(Reply::no_content())
         }

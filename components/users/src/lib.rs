@@ -68,7 +68,7 @@ impl Guest for Users {
         Ok(links::forgot_password(&Email::parse(email)?)?)
     }
 
-    fn reset_password(token: String, password: String) -> Result<(), Error> {
+    fn reset_password(token: String, password: String) -> Result<String, Error> {
         Ok(links::reset_password(&token, &Password::parse(password)?)?)
     }
 

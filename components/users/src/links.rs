@@ -58,12 +58,14 @@ pub fn forgot_password(email: &Email) -> Result<(), ServiceError> {
     request(&db()?, Some(email), None, "reset_password").map(|_| ())
 }
 
-pub fn reset_password(token: &str, new_password: &Password) -> Result<(), ServiceError> {
+/// The account's email when the link was good.
+pub fn reset_password(token: &str, new_password: &Password) -> Result<String, ServiceError> {
     if !link::well_formed(token) {
         return Err(bad_link());
     }
     let hash = service::hash_password(new_password.expose())?;
-    let rs = db()?.query(
+    let db = db()?;
+    let rs = db.query(
         "SELECT reset_password($1, $2)",
         &[
             ParameterValue::Str(link::storage_hash(token)),
@@ -81,7 +83,9 @@ pub fn reset_password(token: &str, new_password: &Password) -> Result<(), Servic
                 "password reset: every session of the account ended",
                 &format!("user_id={user_id}"),
             );
-            Ok(())
+            store::by_id(&db, user_id)?
+                .and_then(|s| s.user.email)
+                .ok_or_else(|| ServiceError::internal("a reset account has no email"))
         }
         _ => Err(bad_link()),
     }

@@ -343,6 +343,68 @@ async fn verify_resend_and_change_password() {
     shop.env.assert_clean();
 }
 
+/// Strangers guessing from many addresses empty the account's failure
+/// bucket, so a new address is refused even with the right password; a
+/// reset from that address proves it is the owner's, and it may sign in.
+#[tokio::test]
+async fn a_reset_lets_its_address_past_the_account_ceiling() {
+    let shop = start(&[
+        ("trusted_proxy_hops", "1"),
+        ("login_account_failure_rate_limit", "3/0.001"),
+    ])
+    .await;
+    let env = &shop.env;
+    let from = |address: &str, path: &str, body: Value| {
+        let req = env
+            .http
+            .post(format!("{}{path}", env.base))
+            .header("x-forwarded-for", address)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        let path = path.to_string();
+        async move { env.send("POST", &path, req).await }
+    };
+    let owner = "owner@example.com";
+    assert_eq!(shop.register(owner).await.status, 201);
+    for i in 1..=3 {
+        let r = from(
+            &format!("203.0.113.{i}"),
+            "/login",
+            json!({"email": owner, "password": "guess"}),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+    }
+    let phone = "198.51.100.9";
+    let login = json!({"email": owner, "password": "the owner's new one"});
+    let r = from(
+        phone,
+        "/login",
+        json!({"email": owner, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(r.status, 429, "a new address meets the ceiling");
+    assert_eq!(
+        from(phone, "/password/forgot", json!({"email": owner}))
+            .await
+            .status,
+        202
+    );
+    let token = shop.link_token(owner, "reset_password", 0).await;
+    let r = from(
+        phone,
+        "/password/reset",
+        json!({"token": token, "password": "the owner's new one"}),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = from(phone, "/login", login.clone()).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    // Another new address still meets the ceiling.
+    let r = from("198.51.100.10", "/login", login).await;
+    assert_eq!(r.status, 429);
+}
+
 /// A different last character (still base64url).
 fn flip(token: &str) -> String {
     let mut t = token.to_string();
