@@ -51,7 +51,8 @@ fn unlimited(variables: &mut HashMap<String, String>) {
     for limit in [
         "LIST_RATE_LIMIT",
         "LOGIN_RATE_LIMIT",
-        "LOGIN_EMAIL_RATE_LIMIT",
+        "LOGIN_FAILURE_RATE_LIMIT",
+        "LOGIN_ACCOUNT_FAILURE_RATE_LIMIT",
     ] {
         variables.insert(format!("SPIN_VARIABLE_{limit}"), never.into());
     }
