@@ -44,10 +44,16 @@ impl ProductId {
 #[serde(deny_unknown_fields)]
 pub struct ProductFields {
     pub name: String,
-    #[serde(default)]
+    /// Absent means empty; `null` is refused, as the OpenAPI document says
+    /// (a string): one rule for the API, null only where it is documented.
+    #[serde(default, deserialize_with = "present_string")]
     pub description: Option<String>,
     pub price: i64,
     pub stock: i64,
+}
+
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// 1 to 200 characters, trimmed, no NUL.
@@ -178,9 +184,10 @@ mod tests {
     }
 
     #[test]
-    fn description_is_optional() {
+    fn description_is_optional_but_never_null() {
         let p = parse(r#"{"name":"Teh","price":1,"stock":0}"#).unwrap();
         assert_eq!(p.description.as_str(), "");
+        assert!(parse(r#"{"name":"Teh","description":null,"price":1,"stock":0}"#).is_err());
     }
 
     #[test]
