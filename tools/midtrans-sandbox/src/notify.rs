@@ -43,12 +43,19 @@ pub(crate) async fn deliver(
     first
 }
 
+/// How long after answering a Core API action its notification goes out.
+/// Midtrans queues notifications and sends them after the answer, never in
+/// the same instant; an instant one would let a caller's own webhook overtake
+/// the caller's next statement, which Midtrans never does in practice.
+const ACTION_NOTIFY_DELAY: Duration = Duration::from_millis(250);
+
 /// [`deliver`] in a task of its own: the Core API answers its caller
 /// first and notifies afterwards, as Midtrans does (a caller waiting for
 /// the answer never waits for its own webhook).
 pub(crate) fn deliver_later(shared: &Arc<Shared>, url: String, order_id: String, body: Value) {
     let shared = shared.clone();
     tokio::spawn(async move {
+        tokio::time::sleep(ACTION_NOTIFY_DELAY).await;
         deliver(&shared, &url, &order_id, body).await;
     });
 }
