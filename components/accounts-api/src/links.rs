@@ -57,43 +57,8 @@ pub async fn handle(route: Accounts, req: IncomingRequest, ctx: &mut Context) ->
                 },
             ))
         }
-        Accounts::ForgotPassword => {
-            let address = edge::client::address(&req)?;
-            let email = account_link::forgot_email_from_json(&body::read_json(req).await?)?;
-            let mut buckets = Vec::with_capacity(2);
-            if let Some(address) = address {
-                buckets.extend(rate_limit::configured("forgot-address", &FORGOT, &address)?);
-            }
-            buckets.extend(rate_limit::configured(
-                "forgot-email",
-                &FORGOT_EMAIL,
-                email.as_str(),
-            )?);
-            rate_limit::take(ctx, buckets, Fail::Closed)?;
-            users::forgot_password(email.as_str())?;
-            // Known address or not: the same calls, the same answer.
-            ctx.wake_mail_worker();
-            Ok(Reply::json(
-                202,
-                &Message {
-                    message: FORGOT_ACCEPTED,
-                },
-            ))
-        }
-        Accounts::ResetPassword => {
-            let address = edge::client::address(&req)?;
-            per_address(ctx, &req, "link-address", &LINK)?;
-            let reset = PasswordReset::from_json(&body::read_json(req).await?)?;
-            let email = users::reset_password(&reset.token, reset.password.expose())?;
-            // The link reached the owner here: this address may sign in
-            // even while strangers hold the account's failure bucket empty.
-            if let Some(redis) = ctx.redis() {
-                let key = crate::known_address_key(&email, address.as_deref());
-                redis.put(&key, b"1", i64::from(KNOWN_ADDRESS_SECS));
-            }
-            ctx.wake_mail_worker();
-            Ok(Reply::no_content())
-        }
+        Accounts::ForgotPassword => forgot(req, ctx).await,
+        Accounts::ResetPassword => reset(req, ctx).await,
         Accounts::ChangePassword => {
             let caller = auth::authenticate(&req, ctx)?;
             per_user(ctx, "password-change", &PASSWORD_CHANGE, caller.user_id)?;
@@ -105,6 +70,47 @@ pub async fn handle(route: Accounts, req: IncomingRequest, ctx: &mut Context) ->
         }
         other => Err(ServiceError::internal(format!("{other:?} is not a link route")).into()),
     }
+}
+
+/// Always 202 with the same body: the answer never says whether an account
+/// uses the address.
+async fn forgot(req: IncomingRequest, ctx: &mut Context) -> HttpResult {
+    let address = edge::client::address(&req)?;
+    let email = account_link::forgot_email_from_json(&body::read_json(req).await?)?;
+    let mut buckets = Vec::with_capacity(2);
+    if let Some(address) = address {
+        buckets.extend(rate_limit::configured("forgot-address", &FORGOT, &address)?);
+    }
+    buckets.extend(rate_limit::configured(
+        "forgot-email",
+        &FORGOT_EMAIL,
+        email.as_str(),
+    )?);
+    rate_limit::take(ctx, buckets, Fail::Closed)?;
+    users::forgot_password(email.as_str())?;
+    // Known address or not: the same calls, the same answer.
+    ctx.wake_mail_worker();
+    Ok(Reply::json(
+        202,
+        &Message {
+            message: FORGOT_ACCEPTED,
+        },
+    ))
+}
+
+async fn reset(req: IncomingRequest, ctx: &mut Context) -> HttpResult {
+    let address = edge::client::address(&req)?;
+    per_address(ctx, &req, "link-address", &LINK)?;
+    let reset = PasswordReset::from_json(&body::read_json(req).await?)?;
+    let email = users::reset_password(&reset.token, reset.password.expose())?;
+    // The link reached the owner here: this address may sign in
+    // even while strangers hold the account's failure bucket empty.
+    if let Some(redis) = ctx.redis() {
+        let key = crate::known_address_key(&email, address.as_deref());
+        redis.put(&key, b"1", i64::from(KNOWN_ADDRESS_SECS));
+    }
+    ctx.wake_mail_worker();
+    Ok(Reply::no_content())
 }
 
 fn per_address(

@@ -49,8 +49,10 @@ pub fn wake(limit: i32, tick: bool) -> Result<(), ServiceError> {
             // The provider said stop: the rest of the batch waits with it.
             Some(secs) => Finish::Paused { secs },
             None => {
-                let (outcome, pause) = deliver(&db, &provider, &shop_url, mail)?;
-                paused = pause;
+                let outcome = deliver(&db, &provider, &shop_url, mail)?;
+                if let Finish::Paused { secs } = outcome {
+                    paused = Some(secs);
+                }
                 outcome
             }
         };
@@ -59,24 +61,21 @@ pub fn wake(limit: i32, tick: bool) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Renders and sends one mail; the outcome to record, and the provider's
-/// pause if it asked for one. Logs the delivery id, kind and outcome —
+/// Renders and sends one mail; the outcome to record (a pause stops the
+/// rest of the batch). Logs the delivery id, kind and outcome —
 /// never the address, the body or a link.
 fn deliver(
     db: &Db,
     provider: &Provider,
     shop_url: &str,
     mail: &Claimed,
-) -> Result<(Finish, Option<u32>), ServiceError> {
+) -> Result<Finish, ServiceError> {
     let retry_in = mail::retry_delay_secs(mail.attempts.saturating_sub(1).max(0) as u32);
     let ended = |reason: &'static str| {
         log("warn", "mail will not be sent", Some(mail), None, reason);
-        (
-            Finish::Ended {
-                reason: reason.to_string(),
-            },
-            None,
-        )
+        Finish::Ended {
+            reason: reason.to_string(),
+        }
     };
     let Some(kind) = MailKind::parse(&mail.kind) else {
         return Ok(ended("unknown_kind"));
@@ -103,13 +102,10 @@ fn deliver(
                 "",
             );
             let error = "mail_link_secret is not set";
-            return Ok((
-                Finish::Retry {
-                    in_secs: retry_in,
-                    error,
-                },
-                None,
-            ));
+            return Ok(Finish::Retry {
+                in_secs: retry_in,
+                error,
+            });
         }
     }
     let rendered = match mail::render(kind, &facts, shop_url) {
@@ -129,93 +125,68 @@ fn send(
     kind: MailKind,
     rendered: &mail::Rendered,
     retry_in: u32,
-) -> (Finish, Option<u32>) {
-    match provider.send(&mail.id, to, kind.as_str(), rendered) {
-        Outcome::Sent { id } => {
-            log("info", "mail sent", Some(mail), Some(&id), "sent");
-            (
-                Finish::Sent {
-                    provider_id: Some(id),
-                },
-                None,
-            )
-        }
-        Outcome::AlreadySent => {
-            log(
-                "warn",
-                "mail was already sent under its key",
-                Some(mail),
-                None,
-                "already_sent",
-            );
-            (Finish::Sent { provider_id: None }, None)
-        }
-        Outcome::Refused { name } => {
-            log(
-                "error",
-                "mail refused by the provider",
-                Some(mail),
-                None,
-                &name,
-            );
-            (
-                Finish::Ended {
-                    reason: format!("refused:{name}"),
-                },
-                None,
-            )
-        }
-        Outcome::Misconfigured { name } => {
-            log(
-                "error",
-                "mail provider refused our key; mails wait",
-                Some(mail),
-                None,
-                &name,
-            );
-            (
-                Finish::Retry {
-                    in_secs: retry_in,
-                    error: "provider refused the API key",
-                },
-                None,
-            )
-        }
+) -> Finish {
+    let outcome = provider.send(&mail.id, to, kind.as_str(), rendered);
+    let retry = |error| Finish::Retry {
+        in_secs: retry_in,
+        error,
+    };
+    let (level, msg, detail, finish) = match outcome {
+        Outcome::Sent { id } => (
+            "info",
+            "mail sent",
+            "sent".to_string(),
+            Finish::Sent {
+                provider_id: Some(id),
+            },
+        ),
+        Outcome::AlreadySent => (
+            "warn",
+            "mail was already sent under its key",
+            "already_sent".to_string(),
+            Finish::Sent { provider_id: None },
+        ),
+        Outcome::Refused { name } => (
+            "error",
+            "mail refused by the provider",
+            name.clone(),
+            Finish::Ended {
+                reason: format!("refused:{name}"),
+            },
+        ),
+        Outcome::Misconfigured { name } => (
+            "error",
+            "mail provider refused our key; mails wait",
+            name,
+            retry("provider refused the API key"),
+        ),
         Outcome::Paused { secs } => {
             let secs = u32::try_from(secs).unwrap_or(u32::MAX);
-            log(
-                "warn",
-                "mail provider is rate-limited; mails wait",
-                Some(mail),
-                None,
-                &secs.to_string(),
-            );
-            (Finish::Paused { secs }, Some(secs))
+            let msg = "mail provider is rate-limited; mails wait";
+            ("warn", msg, secs.to_string(), Finish::Paused { secs })
         }
         Outcome::InFlight => (
+            "info",
+            "mail still being sent under its key; looked at again soon",
+            "in_flight".to_string(),
             Finish::Retry {
                 in_secs: IN_FLIGHT_RETRY_SECS as u32,
                 error: "provider still sending this mail",
             },
-            None,
         ),
-        Outcome::Retry { reason } => {
-            log(
-                "warn",
-                "mail send failed; retried",
-                Some(mail),
-                None,
-                &reason,
-            );
-            (
-                Finish::Retry {
-                    in_secs: retry_in,
-                    error: "provider unavailable",
-                },
-                None,
-            )
-        }
-    }
+        Outcome::Retry { reason } => (
+            "warn",
+            "mail send failed; retried",
+            reason,
+            retry("provider unavailable"),
+        ),
+    };
+    let provider_id = match &finish {
+        Finish::Sent { provider_id } => provider_id.as_deref(),
+        _ => None,
+    };
+    log(level, msg, Some(mail), provider_id, &detail);
+    finish
 }
 
 #[derive(Serialize)]

@@ -250,7 +250,10 @@ async fn the_admin_role_needs_a_proven_address_and_the_owner_takes_it_back() {
         .map(|r| r.get(0))
         .collect();
     let mut redis = redis_server::client(&shop.env.redis);
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut redis).unwrap();
+    let keys: Vec<String> = redis::Commands::scan(&mut redis)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let logs = ["accounts-api", "mail-worker"]
         .map(|c| shop.env.stderr_of(c))
         .join("\n");
