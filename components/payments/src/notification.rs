@@ -65,7 +65,7 @@ pub fn handle(body: &[u8]) -> Result<NotificationOutcome, ServiceError> {
                 Source::Webhook,
                 &mut Publisher::default(),
             )? {
-                Applied::Moved => NotificationOutcome::Applied,
+                Applied::Moved(_) => NotificationOutcome::Applied,
                 Applied::RefundRequired => NotificationOutcome::RefundRequired,
                 Applied::Unchanged => NotificationOutcome::AlreadyApplied,
             },
@@ -146,8 +146,10 @@ fn verify(db: &Db, body: &[u8]) -> Result<Verified, Refusal> {
 /// What applying a confirmed status did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Applied {
-    /// The payment moved (`payment.updated` written and published).
-    Moved,
+    /// The payment moved to this status (`payment.updated` written and
+    /// published); not always the one asked for: Midtrans's expire of a
+    /// payment being cancelled ends it cancelled (V18).
+    Moved(PaymentStatus),
     /// Money for a payment that had already ended: the refund is asked for
     /// now (and by each sweep until Midtrans answers).
     RefundRequired,
@@ -183,9 +185,15 @@ pub(crate) fn apply(
         source,
     )?;
     match effect {
-        Effect::Moved { event, order_id } => {
+        Effect::Moved {
+            event,
+            order_id,
+            status,
+        } => {
             publisher.payment_updated(&event, order_id);
-            Ok(Applied::Moved)
+            let status = PaymentStatus::parse(&status)
+                .ok_or_else(|| ServiceError::internal(format!("payment status {status}")))?;
+            Ok(Applied::Moved(status))
         }
         Effect::RefundRequired {
             gateway_order_id,

@@ -285,10 +285,12 @@ impl Source {
 
 /// What `apply_payment_notification` did.
 pub enum Effect {
-    /// The payment moved; `event` is the `payment.updated` payload to publish.
+    /// The payment moved to `status`; `event` is the `payment.updated`
+    /// payload to publish.
     Moved {
         event: String,
         order_id: i64,
+        status: String,
     },
     /// Money for a payment that had already ended: a refund is owed
     /// (`payment.refund_required` was written).
@@ -309,7 +311,7 @@ pub fn apply(db: &Db, c: &Confirmed, raw: &[u8], source: Source) -> Result<Effec
     };
     let rs = db.query(
         "SELECT outcome, event, (event::jsonb ->> 'amount')::bigint, \
-         (event::jsonb ->> 'order_id')::bigint \
+         (event::jsonb ->> 'order_id')::bigint, event::jsonb ->> 'status' \
          FROM apply_payment_notification($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             ParameterValue::Str(c.gateway_order_id.to_string()),
@@ -332,6 +334,7 @@ pub fn apply(db: &Db, c: &Confirmed, raw: &[u8], source: Source) -> Result<Effec
         "applied" => Ok(Effect::Moved {
             event: db::text(row, 1)?,
             order_id: db::int64(row, 3)?,
+            status: db::text(row, 4)?,
         }),
         "refund_required" => Ok(Effect::RefundRequired {
             gateway_order_id: c.gateway_order_id.to_string(),

@@ -48,15 +48,21 @@ fn answer(n: Notification, status_code: &str, status_message: &str) -> Transacti
     }
 }
 
-/// Sends the signed notification of the new status to `url` in the
-/// background, so the caller gets its answer first.
-fn notify_later(shared: &Arc<Shared>, url: String, n: &Notification) {
+/// Sends the signed notification of the new status to `url`: in the
+/// background, so the caller gets its answer first — or, when a test asked
+/// for the worst order, delivered before the answer.
+async fn notify(shared: &Arc<Shared>, url: String, n: &Notification) {
     let body = serde_json::to_value(n).expect("a notification is JSON");
-    notify::deliver_later(shared, url, n.order_id.clone(), body);
+    let first = shared.state.lock().unwrap().notify_before_answer;
+    if first {
+        notify::deliver(shared, &url, &n.order_id, body).await;
+    } else {
+        notify::deliver_later(shared, url, n.order_id.clone(), body);
+    }
 }
 
 /// `POST /v2/{order_id}/expire`: a pending transaction becomes `expire`.
-pub(crate) fn expire(shared: &Arc<Shared>, headers: &HeaderMap, order_id: &str) -> Reply {
+pub(crate) async fn expire(shared: &Arc<Shared>, headers: &HeaderMap, order_id: &str) -> Reply {
     if !authorized(shared, headers) {
         return unauthorized();
     }
@@ -77,7 +83,7 @@ pub(crate) fn expire(shared: &Arc<Shared>, headers: &HeaderMap, order_id: &str) 
         None => unknown_transaction(),
         Some(None) => cannot_modify(),
         Some(Some((url, n))) => {
-            notify_later(shared, url, &n);
+            notify(shared, url, &n).await;
             reply(200, &answer(n, "407", EXPIRED))
         }
     }
@@ -113,7 +119,7 @@ fn refundable(tx: &Transaction) -> bool {
 
 /// `POST /v2/{order_id}/refund`: a paid transaction becomes `refund`,
 /// once per transaction; its `refund_key` retried answers the same again.
-pub(crate) fn refund(
+pub(crate) async fn refund(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
     order_id: &str,
@@ -181,7 +187,7 @@ pub(crate) fn refund(
             url,
             notification,
         }) => {
-            notify_later(shared, url, &notification);
+            notify(shared, url, &notification).await;
             (amount, notification)
         }
     };

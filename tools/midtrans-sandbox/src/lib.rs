@@ -172,6 +172,8 @@ struct State {
     snap_delay: Duration,
     /// Authorized Core API expire calls per order id, whatever they answered.
     expire_calls: HashMap<String, usize>,
+    /// Core API actions deliver their notification before answering.
+    notify_before_answer: bool,
 }
 
 struct Shared {
@@ -308,6 +310,13 @@ impl Sandbox {
         self.shared.state.lock().unwrap().snap_delay = delay;
     }
 
+    /// Core API actions (expire, refund) deliver their notification and
+    /// only then answer: the worst order a caller can meet, its own webhook
+    /// applied before it reads the answer (Midtrans sends it ~after).
+    pub fn notify_actions_before_answering(&self, first: bool) {
+        self.shared.state.lock().unwrap().notify_before_answer = first;
+    }
+
     /// One entry per delivery attempt (retries included): the order id and
     /// the webhook's HTTP status, 0 when it could not be reached.
     pub fn notifications_sent(&self) -> Vec<(String, u16)> {
@@ -381,8 +390,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             created
         }
         ("GET", ["v2", order_id, "status"]) => api::status(&shared, &headers, order_id),
-        ("POST", ["v2", order_id, "expire"]) => actions::expire(&shared, &headers, order_id),
-        ("POST", ["v2", order_id, "refund"]) => actions::refund(&shared, &headers, order_id, &body),
+        ("POST", ["v2", order_id, "expire"]) => actions::expire(&shared, &headers, order_id).await,
+        ("POST", ["v2", order_id, "refund"]) => {
+            actions::refund(&shared, &headers, order_id, &body).await
+        }
         ("POST", ["simulate", order_id]) => api::simulate(&shared, order_id, &body).await,
         ("GET", ["snap", "v4", "redirection", token]) => page::show(&shared, token),
         ("POST", ["snap", "v4", "redirection", token, action]) => {

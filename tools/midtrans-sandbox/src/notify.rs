@@ -45,8 +45,9 @@ pub(crate) async fn deliver(
 
 /// How long after answering a Core API action its notification goes out.
 /// Midtrans queues notifications and sends them after the answer, never in
-/// the same instant; an instant one would let a caller's own webhook overtake
-/// the caller's next statement, which Midtrans never does in practice.
+/// the same instant. The app must also survive its own webhook overtaking
+/// its next statement (tests ask for that order with
+/// `Sandbox::notify_actions_before_answering`).
 const ACTION_NOTIFY_DELAY: Duration = Duration::from_millis(250);
 
 /// [`deliver`] in a task of its own: the Core API answers its caller

@@ -44,7 +44,8 @@ pub fn cancel(user_id: i64, order: OrderId) -> Result<PaymentStatus, ServiceErro
     )? {
         Settled::Closed => Ok(PaymentStatus::Cancelled),
         Settled::Paid => ended(order, "paid"),
-        Settled::EndedAtMidtrans | Settled::Waiting => ended(order, "ended"),
+        Settled::EndedAtMidtrans { status } => ended(order, status.as_str()),
+        Settled::Waiting => ended(order, "ended"),
         Settled::Final { status } => ended(order, &status),
     }
 }

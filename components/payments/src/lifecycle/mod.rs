@@ -44,8 +44,9 @@ impl Gateway {
 pub enum Settled {
     /// Midtrans says an attempt was paid: applied, the order is paid.
     Paid,
-    /// Midtrans says the payment failed or expired: applied.
-    EndedAtMidtrans,
+    /// Midtrans says the payment failed or expired: applied, as `status`
+    /// (`cancelled` when it was the echo of a cancel's expire, V18).
+    EndedAtMidtrans { status: PaymentStatus },
     /// Closed at Midtrans and in the database (`payment.updated` written).
     Closed,
     /// Ended before this look (`status`: the payment's or the order's).
@@ -78,6 +79,11 @@ fn settle(
     if !step.due {
         store::reschedule(db, view.order_id, step.next_in_secs)?;
         return Ok(Settled::Waiting);
+    }
+    if let (Ending::Cancelled { user_id }, false) = (ending, view.attempts.is_empty()) {
+        // Midtrans's notification of the expire below may arrive before
+        // the close: it must end the payment as the customer asked.
+        store::mark_cancelling(db, view.order_id, user_id)?;
     }
     for attempt in &view.attempts {
         let outcome = midtrans::expire(
@@ -143,9 +149,9 @@ fn ask(
         Source::StatusCheck,
         publisher,
     )?;
-    Ok(match (applied, next) {
-        (Applied::Moved, PaymentStatus::Paid) => Some(Settled::Paid),
-        (Applied::Moved, _) => Some(Settled::EndedAtMidtrans),
-        (Applied::RefundRequired | Applied::Unchanged, _) => None,
+    Ok(match applied {
+        Applied::Moved(PaymentStatus::Paid) => Some(Settled::Paid),
+        Applied::Moved(status) => Some(Settled::EndedAtMidtrans { status }),
+        Applied::RefundRequired | Applied::Unchanged => None,
     })
 }

@@ -106,6 +106,19 @@ pub fn reschedule(db: &Db, order_id: i64, in_secs: f64) -> Result<(), ServiceErr
     Ok(())
 }
 
+/// Records that the customer is cancelling the order's pending payment,
+/// before its attempts are expired at Midtrans (V18).
+pub fn mark_cancelling(db: &Db, order_id: i64, user_id: i64) -> Result<(), ServiceError> {
+    db.execute(
+        "SELECT mark_payment_cancelling($1, $2)",
+        &[
+            ParameterValue::Int64(order_id),
+            ParameterValue::Int64(user_id),
+        ],
+    )?;
+    Ok(())
+}
+
 /// How an unpaid order ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {

@@ -38,7 +38,7 @@ pub fn sweep(limit: u32) -> Result<SweepReport, ServiceError> {
     for view in &views {
         let step = view.step(unpaid_ttl);
         match settle(&db, &gateway, &mut publisher, view, &step, Ending::Expired) {
-            Ok(Settled::Paid | Settled::EndedAtMidtrans) => report.settled += 1,
+            Ok(Settled::Paid | Settled::EndedAtMidtrans { .. }) => report.settled += 1,
             Ok(Settled::Closed) => report.expired += 1,
             Ok(Settled::Waiting) => report.waiting += 1,
             Ok(Settled::Final { .. }) => {}

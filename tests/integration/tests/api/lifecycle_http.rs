@@ -182,6 +182,37 @@ async fn a_customer_cancels_their_own_unpaid_order_once() {
         .await;
     assert_eq!(r.status, 409, "a cancelled order is not payable");
 
+    // Midtrans's notification of the cancel's own expire applied before
+    // the cancel reads the answer (the worst order; issue 22's race), and
+    // the Cancel clicked twice at once: both answer cancelled, the order
+    // ends cancelled (not expired), its stock comes back once.
+    shop.midtrans.notify_actions_before_answering(true);
+    let raced = shop.order(&token, &[(p, 3)]).await;
+    let (raced_gateway_id, _, _) = shop.initiate(&token, raced).await;
+    let raced_path = format!("/order/{raced}/cancel");
+    let clicks =
+        join_all((0..2).map(|_| shop.env.call("POST", &raced_path, Some(&token), None))).await;
+    for r in &clicks {
+        assert_eq!(r.status, 200, "{:?}", r.json);
+        assert_eq!(r.json, json!({"order_id": raced, "status": "cancelled"}));
+    }
+    shop.wait_for_order(&token, raced, "cancelled").await;
+    released(&shop, raced).await;
+    assert_eq!(shop.env.stock(p).await, 10);
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT count(*) FROM outbox WHERE aggregate_id = {raced} \
+             AND event_type = 'payment.updated' AND payload ->> 'status' = 'cancelled'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        shop.midtrans.status_of(&raced_gateway_id).as_deref(),
+        Some("expire")
+    );
+    shop.midtrans.notify_actions_before_answering(false);
+
     // Never started (maybe no payment yet): cancelled all the same.
     let bare = shop.order(&token, &[(p, 1)]).await;
     let r = shop

@@ -292,16 +292,17 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
     ),
     // Edge as POST /order (the limiter's connection); payments:
     // database_url, the server key, the Core API's URL, redis_url again;
-    // the order's attempts, close_unpaid_order; the status check and the
-    // expire call; the event published on a second Redis connection (one
-    // connection per request is issue 24's, for every route at once).
+    // the order's attempts, the cancel's mark (V18), close_unpaid_order; the
+    // status check and the expire call; the event published on a second
+    // Redis connection (one connection per request is issue 24's, for every
+    // route at once).
     (
         "POST",
         "/order/{id}/cancel",
         "started payment",
         Cost {
             http: 2,
-            ..cost(8, 1, (1, 2), (2, 2))
+            ..cost(8, 1, (1, 3), (2, 2))
         },
     ),
 ];
