@@ -2,9 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/lib/api';
 import { Auth, REFRESH_KEY, refreshDelay, tokenExpiry } from '../src/lib/auth';
 import { ApiError } from '../src/lib/errors';
+import type { User } from '../src/lib/types';
 import { deferred, json, jwt, MemoryStorage, refreshToken } from './helpers';
 
-const USER = { id: 7, full_name: 'Ayu', email: 'ayu@example.com', role: 'customer' as const };
+const USER: User = { id: 7, full_name: 'Ayu', email: 'ayu@example.com', role: 'customer', email_verified: true };
 const nowSecs = () => Math.floor(Date.now() / 1000);
 
 type Call = { url: string; init?: RequestInit };

@@ -9,9 +9,10 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { REFRESH_KEY } from '../src/lib/auth';
 import { CART_KEY, type CartLine } from '../src/lib/cart';
+import type { User } from '../src/lib/types';
 import { deferred, json, jwt, refreshToken } from './helpers';
 
-const USER = { id: 7, full_name: 'Ayu', email: 'ayu@example.com', role: 'customer' as const };
+const USER: User = { id: 7, full_name: 'Ayu', email: 'ayu@example.com', role: 'customer', email_verified: true };
 const LINES: CartLine[] = [
   { product_id: 1, name: 'Kopi', price: 25_000, stock: 50, quantity: 2 },
   { product_id: 2, name: 'Teh', price: 15_000, stock: 30, quantity: 1 },
@@ -22,7 +23,7 @@ type Call = { method: string; url: string; authorization?: string };
 
 describe('Cart page checkout while the session is being restored', () => {
   let calls: Call[];
-  let me: { id: number; full_name: string; email: string | null; role: 'customer' };
+  let me: User;
   let refresh: ReturnType<typeof deferred<Response>>;
   let assign: MockInstance<(url: string | URL) => void>;
   let container: HTMLElement;

@@ -11,9 +11,10 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { REFRESH_KEY } from '../src/lib/auth';
 import { OAUTH_STATE_TTL_MS, oauthStateKey, rememberOAuthState, takeOAuthState } from '../src/lib/oauthState';
+import type { User } from '../src/lib/types';
 import { json, jwt, MemoryStorage, refreshToken } from './helpers';
 
-const USER = { id: 7, full_name: 'Octo Shopper', email: 'octo@example.com', role: 'customer' as const };
+const USER: User = { id: 7, full_name: 'Octo Shopper', email: 'octo@example.com', role: 'customer', email_verified: true };
 const STATE = 'st8-of-this-tab_0123456789abcdefghijklmnopqrstu';
 const AUTHORIZE = `https://github.example/login/oauth/authorize?client_id=storefront&redirect_uri=${encodeURIComponent(
   'https://shop.example/app/oauth/github/callback',

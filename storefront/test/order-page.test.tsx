@@ -9,10 +9,10 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { REFRESH_KEY } from '../src/lib/auth';
-import type { OrderStatus } from '../src/lib/types';
+import type { OrderStatus, User } from '../src/lib/types';
 import { deferred, json, jwt, refreshToken } from './helpers';
 
-const USER = { id: 7, full_name: 'Ayu', email: 'ayu@example.com', role: 'customer' as const };
+const USER: User = { id: 7, full_name: 'Ayu', email: 'ayu@example.com', role: 'customer', email_verified: true };
 const ORDER_ID = 41;
 const POLL_MS = 1500; // the page's POLL_MS (checked below)
 

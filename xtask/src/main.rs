@@ -2,8 +2,8 @@
 
 mod bench;
 mod bench_relay;
-mod deploy_tools;
 mod env;
+mod py_tools;
 mod runtime;
 mod storefront;
 mod up;
@@ -63,6 +63,16 @@ enum Task {
     },
     /// Everything CI runs: format, lints, unit, component and end-to-end tests.
     Test,
+    /// Fuzz the API against its OpenAPI document with Schemathesis (the
+    /// stage `test` runs with the default budget), on the project host.
+    Fuzz {
+        /// Requests for the whole run, shared out over the operations.
+        #[arg(long, default_value_t = 1000)]
+        cases: u32,
+        /// Hypothesis's seed: the same seed, the same requests.
+        #[arg(long, default_value_t = 20261206)]
+        seed: u64,
+    },
     /// Build every component for wasm32-wasip2 (release).
     Build,
     /// Create the database if needed and apply migrations/.
@@ -155,6 +165,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Task::Test => test(),
+        Task::Fuzz { cases, seed } => fuzz(cases, seed),
         Task::Bench {
             seconds,
             connections,
@@ -283,6 +294,25 @@ fn bench_sweep() -> anyhow::Result<()> {
         .env("DATABASE_URL", env::admin_database_url()))
 }
 
+fn fuzz(cases: u32, seed: u64) -> anyhow::Result<()> {
+    build_components()?;
+    run(cargo()
+        .args([
+            "test",
+            "-p",
+            "integration",
+            "--test",
+            "api",
+            "--",
+            "--nocapture",
+            "contract_fuzz::",
+        ])
+        .env("DATABASE_URL", env::admin_database_url())
+        .env("FUZZ_TOOLS_BIN", py_tools::ensure(&py_tools::FUZZ)?)
+        .env("FUZZ_CASES", cases.to_string())
+        .env("FUZZ_SEED", seed.to_string()))
+}
+
 fn test() -> anyhow::Result<()> {
     build_components()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
@@ -301,10 +331,13 @@ fn test() -> anyhow::Result<()> {
     }
     run(wasm_clippy.args(["--", "-D", "warnings"]))?;
     storefront::test()?;
-    // kubectl and kubernetes-validate for tests/integration/tests/api/deploy_manifests.rs.
-    let deploy_tools = deploy_tools::ensure()?;
+    // The Postman collection in docs/postman is generated from the document.
+    run(Command::new("node").args(["tools/postman/generate.mjs", "--check"]))?;
+    // kubectl and kubernetes-validate for deploy_manifests, Schemathesis
+    // for contract_fuzz (tests/integration/tests/api).
     run(cargo()
         .args(["test", "--workspace"])
         .env("DATABASE_URL", env::admin_database_url())
-        .env("DEPLOY_TOOLS_BIN", deploy_tools))
+        .env("DEPLOY_TOOLS_BIN", py_tools::ensure(&py_tools::DEPLOY)?)
+        .env("FUZZ_TOOLS_BIN", py_tools::ensure(&py_tools::FUZZ)?))
 }

@@ -22,6 +22,10 @@ const INPUTS: &[&str] = &[
     "package-lock.json",
     "vite.config.ts",
     "tsconfig.json",
+    // src/lib/api-schema.ts is generated from the document (npm run gen:api,
+    // before build and test): a change to it must rebuild and recheck.
+    "../openapi/openapi.json",
+    "scripts/api-gen/gen.mjs",
 ];
 
 fn modified(path: &Path) -> Option<SystemTime> {

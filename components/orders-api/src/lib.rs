@@ -6,7 +6,7 @@ mod bodies;
 component_support::bindings!("orders-api");
 
 use component_support::wit::types::PageRequest;
-use edge::context::header;
+use edge::context::{header, raw_header};
 use edge::rate_limit::Fail;
 use edge::route::Orders;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
@@ -26,7 +26,7 @@ impl Handler for OrdersApi {
         match route {
             Orders::Create => {
                 let user = auth::authenticate(&req, ctx)?;
-                let key = header(&req, "idempotency-key")
+                let key = raw_header(&req, "idempotency-key")
                     .map(|k| IdempotencyKey::parse(&k))
                     .transpose()?;
                 rate_limit::take(

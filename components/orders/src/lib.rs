@@ -24,7 +24,7 @@ impl Guest for Orders {
         let request =
             OrderRequest::new(items.iter().map(|i| (i.product_id, i64::from(i.quantity))))?;
         let key = idempotency_key
-            .map(|k| IdempotencyKey::parse(&k))
+            .map(|k| IdempotencyKey::parse(k.as_bytes()))
             .transpose()?;
         Ok(service::create(user_id, &request, key.as_ref())?)
     }

@@ -360,7 +360,8 @@ pub fn parse_callback(query: &str) -> Option<Callback> {
             _ => {}
         }
     }
-    let bounded = |s: &String| !s.is_empty() && s.len() <= 2048;
+    // Characters, as the OpenAPI document's maxLength counts them.
+    let bounded = |s: &String| !s.is_empty() && s.chars().count() <= 2048;
     if error {
         return Some(Callback::Denied { state });
     }

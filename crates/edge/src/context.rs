@@ -78,11 +78,14 @@ impl Context {
 
 /// The first value of a request header, if it is UTF-8.
 pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get(name)
-        .into_iter()
-        .next()
-        .and_then(|v| String::from_utf8(v).ok())
+    raw_header(req, name).and_then(|v| String::from_utf8(v).ok())
+}
+
+/// A request header's first value as sent, UTF-8 or not: for a header whose
+/// presence matters even when its value is wrong (a key that cannot be read
+/// must be refused, not taken for no key).
+pub fn raw_header(req: &IncomingRequest, name: &str) -> Option<Vec<u8>> {
+    req.headers().get(name).into_iter().next()
 }
 
 /// A client's id is echoed only if it is short and plain (it ends up in logs).

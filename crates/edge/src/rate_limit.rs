@@ -168,6 +168,15 @@ pub struct SignInTaken {
 /// passes the result to `settle_sign_in`.
 pub fn take_sign_in(ctx: &mut Context, limits: SignIn) -> Result<SignInTaken, ServiceError> {
     let slots = [&limits.address, &limits.failures, &limits.account];
+    if slots.iter().all(|slot| slot.is_none()) {
+        // Every sign-in limit is off: nothing to count, nothing to ask.
+        return Ok(SignInTaken {
+            failures: None,
+            account: None,
+            account_counted: false,
+            known_key: limits.known_key,
+        });
+    }
     let mut keys: Vec<&str> = slots
         .iter()
         .map(|b| b.as_ref().map_or("-", |b| b.key.as_str()))
@@ -202,6 +211,10 @@ pub fn take_sign_in(ctx: &mut Context, limits: SignIn) -> Result<SignInTaken, Se
 /// A sign-in succeeded: its failure tokens back, and its address known to
 /// the account. Best effort: a lost settle costs the owner one token.
 pub fn settle_sign_in(ctx: &mut Context, taken: SignInTaken) {
+    if taken.failures.is_none() && taken.account.is_none() {
+        // No failure buckets to refund, no ceiling a known address passes.
+        return;
+    }
     let failures = taken.failures.as_ref();
     let account = taken.account.as_ref().filter(|_| taken.account_counted);
     let keys = [

@@ -26,7 +26,9 @@ pub struct Password(String);
 
 impl Email {
     pub fn parse(value: String) -> Result<Email, ServiceError> {
-        let email = text::field("email", value, true, true, MAX_EMAIL_CHARS)?.to_lowercase();
+        // Lengths in characters, checked before lower-casing (which can
+        // change them): the document's `Email` pattern says exactly this.
+        let email = text::field("email", value, true, true, MAX_EMAIL_CHARS)?;
         let invalid = || ServiceError::invalid("email must be an address like name@example.com");
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
         let plain =
@@ -35,9 +37,14 @@ impl Email {
             && !domain.contains('@')
             && domain
                 .split('.')
-                .all(|label| !label.is_empty() && label.len() <= 63)
+                .all(|label| !label.is_empty() && label.chars().count() <= 63)
             && domain.contains('.');
-        if !plain(local) || local.len() > 64 || !domain_ok {
+        if !plain(local) || local.chars().count() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        let email = email.to_lowercase();
+        // 'İ' lower-cases to two characters: the stored address keeps the bound.
+        if email.chars().count() > MAX_EMAIL_CHARS {
             return Err(invalid());
         }
         Ok(Email(email))
@@ -262,6 +269,23 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(65));
         assert!(Email::parse(long).is_err());
+    }
+
+    #[test]
+    fn email_lengths_are_characters_as_sent() {
+        // As the document's Email pattern counts them: 64 characters of
+        // local part even when each is two bytes, 254 as sent (spaces too).
+        assert!(Email::parse(format!("{}@example.com", "é".repeat(64))).is_ok());
+        assert!(Email::parse(format!("{}@example.com", "é".repeat(65))).is_err());
+        let label = "d".repeat(63);
+        let at_limit = format!("{}@{label}.{label}.{}.io", "a".repeat(60), "e".repeat(62));
+        assert_eq!(at_limit.chars().count(), 254);
+        assert!(Email::parse(at_limit.clone()).is_ok());
+        assert!(Email::parse(format!(" {at_limit}")).is_err(), "255 as sent");
+        // Lower-casing 'İ' makes two characters; the stored address stays
+        // within 254 (a 400, never the database's CHECK).
+        let grows = format!("{}@{label}.{label}.{}.io", "İ".repeat(60), "e".repeat(62));
+        assert!(Email::parse(grows).is_err());
     }
 
     #[test]

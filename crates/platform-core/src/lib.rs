@@ -7,6 +7,7 @@ pub mod account;
 pub mod account_link;
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod lifecycle;
 pub mod mail;
 pub mod midtrans;

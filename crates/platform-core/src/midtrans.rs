@@ -192,9 +192,9 @@ impl Notification {
                  signature_key and transaction_status as strings",
             )
         })?;
-        if n.order_id.is_empty() || n.order_id.len() > 100 {
+        if n.order_id.is_empty() || n.order_id.chars().count() > 100 || n.order_id.contains('\0') {
             return Err(ServiceError::invalid(
-                "order_id must be 1 to 100 characters",
+                "order_id must be 1 to 100 characters, without NUL",
             ));
         }
         Ok(n)
@@ -342,15 +342,9 @@ pub fn parse_amount(text: &str) -> Option<i64> {
 /// takes amounts and quantities.
 fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
-    n.as_i64()
-        .or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                .map(|f| f as i64)
-        })
-        .ok_or_else(|| {
-            serde::de::Error::custom(format!("{n} must be whole rupiah: IDR has no minor unit"))
-        })
+    crate::json::whole_number(&n).ok_or_else(|| {
+        serde::de::Error::custom(format!("{n} must be whole rupiah: IDR has no minor unit"))
+    })
 }
 
 /// An id sent as a string or a number (`null`: empty).

@@ -44,7 +44,9 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ItemFields {
+    #[serde(deserialize_with = "crate::json::integer")]
     product_id: i64,
+    #[serde(deserialize_with = "crate::json::integer")]
     quantity: i64,
 }
 
@@ -142,15 +144,17 @@ fn too_many_lines() -> ServiceError {
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    pub fn parse(value: &str) -> Result<IdempotencyKey, ServiceError> {
+    /// The header's bytes as sent: a value that is not visible ASCII (not
+    /// even UTF-8) is refused, never taken for an absent key.
+    pub fn parse(value: &[u8]) -> Result<IdempotencyKey, ServiceError> {
         let ok = (1..=MAX_IDEMPOTENCY_KEY).contains(&value.len())
-            && value.bytes().all(|b| b.is_ascii_graphic());
-        if !ok {
-            return Err(ServiceError::invalid(format!(
+            && value.iter().all(|b| b.is_ascii_graphic());
+        match std::str::from_utf8(value) {
+            Ok(key) if ok => Ok(IdempotencyKey(key.to_string())),
+            _ => Err(ServiceError::invalid(format!(
                 "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
-            )));
+            ))),
         }
-        Ok(IdempotencyKey(value.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -258,10 +262,12 @@ mod tests {
 
     #[test]
     fn idempotency_keys() {
-        assert!(IdempotencyKey::parse("order-2026-12-02-abc").is_ok());
+        assert!(IdempotencyKey::parse(b"order-2026-12-02-abc").is_ok());
         for bad in ["", "has space", "tab\t", "é", &"k".repeat(256)] {
-            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+            assert!(IdempotencyKey::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
+        // Latin-1 bytes (not UTF-8): refused, not taken for no key.
+        assert!(IdempotencyKey::parse(b"caf\xe9").is_err());
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub fn gateway_order_id(order: OrderId, attempt: i32, suffix: &str) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InitiateFields {
+    #[serde(deserialize_with = "crate::json::integer")]
     order_id: i64,
     customer_name: String,
     customer_email: String,

@@ -48,7 +48,9 @@ pub struct ProductFields {
     /// (a string): one rule for the API, null only where it is documented.
     #[serde(default, deserialize_with = "present_string")]
     pub description: Option<String>,
+    #[serde(deserialize_with = "crate::json::integer")]
     pub price: i64,
+    #[serde(deserialize_with = "crate::json::integer")]
     pub stock: i64,
 }
 

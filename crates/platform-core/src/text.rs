@@ -2,10 +2,12 @@
 
 use crate::ServiceError;
 
-/// Checks a text field: at most `max_chars` characters and no NUL (Postgres
-/// `text` cannot hold U+0000 and would refuse it with SQLSTATE 22021, which
-/// must be the client's 400, not a 500). With `required`, blank is refused.
-/// Returns the value trimmed when `trim` is set.
+/// Checks a text field: at most `max_chars` characters as sent (before any
+/// trimming, so the OpenAPI document's `maxLength` is the rule exactly) and
+/// no NUL (Postgres `text` cannot hold U+0000 and would refuse it with
+/// SQLSTATE 22021, which must be the client's 400, not a 500). With
+/// `required`, blank is refused. Returns the value trimmed when `trim` is
+/// set.
 pub fn field(
     name: &str,
     value: String,
@@ -13,6 +15,7 @@ pub fn field(
     trim: bool,
     max_chars: usize,
 ) -> Result<String, ServiceError> {
+    let sent_chars = value.chars().count();
     let value = if trim {
         value.trim().to_string()
     } else {
@@ -23,8 +26,7 @@ pub fn field(
             "{name} must not contain NUL characters"
         )));
     }
-    let chars = value.chars().count();
-    if (required && value.trim().is_empty()) || chars > max_chars {
+    if (required && value.trim().is_empty()) || sent_chars > max_chars {
         let min = if required { 1 } else { 0 };
         return Err(ServiceError::invalid(format!(
             "{name} must be {min} to {max_chars} characters"

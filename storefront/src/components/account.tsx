@@ -104,8 +104,9 @@ export function ResendVerification({ label = 'Resend' }: { label?: string }) {
 }
 
 /**
- * For a signed-in user whose email is not verified (`email_verified: false`;
- * a missing field is unknown and shows nothing).
+ * For a signed-in user whose email is not verified (`email_verified: false`).
+ * The contract requires the field; a body without it (a server older than
+ * the contract) is taken as unknown and shows nothing.
  */
 export function VerifyEmailBanner() {
   const { user } = useAuth();

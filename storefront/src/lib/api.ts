@@ -5,18 +5,23 @@ import { ApiError, errorFromResponse, networkError } from './errors';
 import type { FetchLike } from './auth';
 import type {
   Accepted,
+  AuthorizeUrl,
   Cancelled,
   ChangePasswordRequest,
+  Credentials,
   ForgotPasswordRequest,
   Initiated,
   InitiateRequest,
-  Order,
+  Message,
+  OrderEnvelope,
+  OrderInput,
   OrderLineInput,
   OrderList,
-  Product,
+  ProductEnvelope,
   ProductInput,
   ProductList,
   Provider,
+  Registration,
   ResetPasswordRequest,
   Session,
   Tokens,
@@ -92,12 +97,12 @@ export function createClient(options: ApiOptions) {
 
     // Accounts
     register: (full_name: string, email: string, password: string) =>
-      request<{ message: string }>('POST', '/register', { body: { full_name, email, password } }),
+      request<Message>('POST', '/register', { body: { full_name, email, password } satisfies Registration }),
     login: (email: string, password: string) =>
-      request<Session>('POST', '/login', { body: { email, password } }),
+      request<Session>('POST', '/login', { body: { email, password } satisfies Credentials }),
     me: () => request<User>('GET', '/me', { auth: true }),
     oauthStart: (provider: Provider) =>
-      request<{ url: string }>('GET', `/oauth/${provider}`),
+      request<AuthorizeUrl>('GET', `/oauth/${provider}`),
     oauthCallback: (provider: Provider, code: string, state: string) =>
       request<Session>(
         'GET',
@@ -116,20 +121,20 @@ export function createClient(options: ApiOptions) {
     // Catalog
     listProducts: (page: number, page_size: number) =>
       request<ProductList>('GET', '/product' + q({ page, page_size })),
-    getProduct: (id: number) => request<{ product: Product }>('GET', `/product/${id}`),
+    getProduct: (id: number) => request<ProductEnvelope>('GET', `/product/${id}`),
     createProduct: (input: ProductInput) =>
-      request<{ product: Product }>('POST', '/product', { body: input, auth: true }),
+      request<ProductEnvelope>('POST', '/product', { body: input, auth: true }),
     updateProduct: (id: number, input: ProductInput) =>
-      request<{ product: Product }>('PUT', `/product/${id}`, { body: input, auth: true }),
+      request<ProductEnvelope>('PUT', `/product/${id}`, { body: input, auth: true }),
     deleteProduct: (id: number) => request<void>('DELETE', `/product/${id}`, { auth: true }),
 
     // Orders and payments
     listOrders: (page: number, page_size: number) =>
       request<OrderList>('GET', '/order' + q({ page, page_size }), { auth: true }),
-    getOrder: (id: number) => request<{ order: Order }>('GET', `/order/${id}`, { auth: true }),
+    getOrder: (id: number) => request<OrderEnvelope>('GET', `/order/${id}`, { auth: true }),
     createOrder: (items: OrderLineInput[], idempotencyKey: string) =>
-      request<{ order: Order }>('POST', '/order', {
-        body: { items },
+      request<OrderEnvelope>('POST', '/order', {
+        body: { items } satisfies OrderInput,
         auth: true,
         headers: { 'idempotency-key': idempotencyKey },
       }),

@@ -5,7 +5,7 @@
 // refresh signs the user out.
 
 import { ApiError, errorFromResponse, networkError } from './errors';
-import type { Session, Tokens, User } from './types';
+import type { RefreshRequest, Session, Tokens, User } from './types';
 
 export interface KeyValueStore {
   getItem(key: string): string | null;
@@ -210,7 +210,7 @@ export class Auth {
       res = await this.opts.fetch('/refresh', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ refresh_token: refreshToken }),
+        body: JSON.stringify({ refresh_token: refreshToken } satisfies RefreshRequest),
       });
     } catch (cause) {
       this.schedule(this.opts.retryMs);
@@ -281,7 +281,7 @@ export class Auth {
         await this.opts.fetch('/logout', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ refresh_token: refreshToken }),
+          body: JSON.stringify({ refresh_token: refreshToken } satisfies RefreshRequest),
         });
       } catch {
         // Signed out locally; the family expires on its own.

@@ -2,6 +2,8 @@
 // with a fitting status; 429 carries `Retry-After` (seconds), and so does a
 // 503 of the account routes whose limiter cannot run (they fail closed).
 
+import type { ErrorBody } from './types';
+
 export class ApiError extends Error {
   readonly status: number;
   /** Seconds to wait, from `Retry-After` (429, sometimes 503). */
@@ -44,7 +46,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
     if (text) {
       const body = JSON.parse(text) as unknown;
       if (body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string') {
-        message = (body as { error: string }).error;
+        message = (body as ErrorBody).error;
       }
     }
   } catch {

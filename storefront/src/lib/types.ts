@@ -1,136 +1,55 @@
-// Bodies of the API (openapi/openapi.json).
+// Bodies of the API, as aliases of the types generated from
+// openapi/openapi.json (src/lib/api-schema.ts, `npm run gen:api`): a field the
+// server renames or retypes breaks `tsc`, not the shop. Never hand-write a
+// body here; client-only shapes (cart lines, …) live with their code.
 
-export type Role = 'customer' | 'admin';
+import type { components, operations } from './api-schema';
 
-export interface User {
-  id: number;
-  full_name: string;
-  /** Null for an account made through a provider that gave no verified email. */
-  email: string | null;
-  role: Role;
-  /**
-   * Whether the account proved its email (a verify link, a reset link or a
-   * provider's verified email). Missing (an older API): unknown, so nothing
-   * is asked of the user.
-   */
-  email_verified?: boolean;
-}
+type Schemas = components['schemas'];
 
-export interface Tokens {
-  token: string;
-  refresh_token: string;
-}
+/** The `{"error": "..."}` of every error answer. */
+export type ErrorBody = Schemas['Error'];
 
-export interface Session extends Tokens {
-  user: User;
-}
+export type User = Schemas['User'];
+export type Role = User['role'];
+export type Tokens = Schemas['Tokens'];
+export type Session = Schemas['Session'];
+export type RefreshRequest = Schemas['RefreshRequest'];
+export type Registration = Schemas['Registration'];
+export type Credentials = Schemas['Credentials'];
+export type AuthorizeUrl = Schemas['AuthorizeUrl'];
+export type Provider = operations['oauthStart']['parameters']['path']['provider'];
 
-/** A 202's body: `POST /verify-email/resend`, `POST /password/forgot`. */
-export interface Accepted {
-  message: string;
-}
+/** A message body: `POST /register` (201), and the 202 of `POST /verify-email/resend` and `POST /password/forgot`. */
+export type Message = Schemas['Message'];
+export type Accepted = Message;
 
 /** `POST /verify-email` (204). The token comes from the mailed link's `#token=`. */
-export interface VerifyEmailRequest {
-  token: string;
-}
-
+export type VerifyEmailRequest = Schemas['LinkToken'];
 /** `POST /password/forgot`: always 202 with the same message, account or not. */
-export interface ForgotPasswordRequest {
-  email: string;
-}
-
+export type ForgotPasswordRequest = Schemas['ForgotPassword'];
 /** `POST /password/reset` (204): signs nobody in, ends every session of the account. */
-export interface ResetPasswordRequest {
-  token: string;
-  password: string;
-}
-
+export type ResetPasswordRequest = Schemas['PasswordReset'];
 /** `PUT /me/password`: 200 with a new session ({@link Tokens}); 403 wrong current; 409 no password. */
-export interface ChangePasswordRequest {
-  current_password: string;
-  new_password: string;
-}
+export type ChangePasswordRequest = Schemas['PasswordChange'];
 
-export interface ProductSummary {
-  id: number;
-  name: string;
-  description: string;
-  price: number;
-  stock: number;
-}
+export type ProductSummary = Schemas['ProductSummary'];
+export type Product = Schemas['Product'];
+export type ProductInput = Schemas['ProductInput'];
+export type ProductEnvelope = Schemas['ProductEnvelope'];
+export type ProductList = Schemas['ProductList'];
 
-export interface Product extends ProductSummary {
-  created_at: string;
-  updated_at: string;
-}
-
-export interface ProductInput {
-  name: string;
-  description?: string;
-  price: number;
-  stock: number;
-}
-
-export interface Page {
-  total: number;
-  page: number;
-  page_size: number;
-}
-
-export interface ProductList extends Page {
-  products: ProductSummary[];
-}
-
-export type OrderStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'cancelled';
+export type OrderItem = Schemas['OrderItem'];
+export type Order = Schemas['Order'];
+export type OrderStatus = Order['status'];
+export type OrderEnvelope = Schemas['OrderEnvelope'];
+export type OrderList = Schemas['OrderList'];
+export type OrderInput = Schemas['OrderInput'];
+export type OrderLineInput = OrderInput['items'][number];
+/** The answer to `POST /order/{id}/cancel`; the order itself follows moments later (the saga). */
+export type Cancelled = Schemas['Cancelled'];
 
 /** A payment's status: an order's, and `refunded` (a paid payment whose money went back). */
-export type PaymentStatus = OrderStatus | 'refunded';
-
-export interface OrderItem {
-  id: number;
-  product_id: number;
-  quantity: number;
-  price: number;
-}
-
-export interface Order {
-  id: number;
-  user_id: number;
-  total_price: number;
-  status: OrderStatus;
-  order_items: OrderItem[];
-  created_at: string;
-  updated_at: string;
-}
-
-export interface OrderList extends Page {
-  orders: Order[];
-}
-
-/** The answer to `POST /order/{id}/cancel`; the order itself follows moments later (the saga). */
-export interface Cancelled {
-  order_id: number;
-  status: 'cancelled';
-}
-
-export interface OrderLineInput {
-  product_id: number;
-  quantity: number;
-}
-
-export interface InitiateRequest {
-  order_id: number;
-  customer_name: string;
-  customer_email: string;
-}
-
-export interface Initiated {
-  payment_id: number;
-  gateway_token: string;
-  gateway_redirect_url: string;
-  status: 'pending';
-  expired_at: string;
-}
-
-export type Provider = 'google' | 'github' | 'facebook';
+export type PaymentStatus = Schemas['Payment']['status'];
+export type InitiateRequest = Schemas['InitiateRequest'];
+export type Initiated = Schemas['Initiated'];

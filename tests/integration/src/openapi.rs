@@ -5,7 +5,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{json, Value};
 
-fn document() -> &'static Value {
+pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let path = crate::workspace_root().join("openapi/openapi.json");
@@ -72,7 +72,9 @@ fn schema_pointer(method: &str, template: &str, status: u16) -> Option<String> {
     Some(format!("#{base}/content/application~1json/schema"))
 }
 
-fn validate(pointer: &str, body: &Value) -> Result<(), String> {
+/// Checks `body` against the schema at `pointer` (a URI fragment into the
+/// document, `#/components/schemas/Error`).
+pub fn validate(pointer: &str, body: &Value) -> Result<(), String> {
     static CACHE: OnceLock<Mutex<HashMap<String, jsonschema::Validator>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
     if !cache.contains_key(pointer) {

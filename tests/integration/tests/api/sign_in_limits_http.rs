@@ -35,6 +35,25 @@ async fn login_from(
     env.send("POST", "/login", req).await
 }
 
+/// An operator may turn every sign-in limit off (`off` is documented for
+/// each): sign-in then works without them, it does not answer 503.
+#[tokio::test]
+async fn sign_in_works_with_every_limit_off() {
+    let env = TestEnv::start_with(&[
+        ("login_rate_limit", "off"),
+        ("login_failure_rate_limit", "off"),
+        ("login_account_failure_rate_limit", "off"),
+    ])
+    .await;
+    let email = "limitless@example.com";
+    assert_eq!(register(&env, email).await.status, 201);
+    let r = login_from(&env, "198.51.100.9", email, PASSWORD).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let r = login_from(&env, "198.51.100.9", email, "wrong-password").await;
+    assert_eq!(r.status, 401, "{:?}", r.json);
+    assert_eq!(r.header("ratelimit"), None, "no limit, no RateLimit field");
+}
+
 #[tokio::test]
 async fn a_strangers_wrong_guesses_lock_out_the_stranger_not_the_owner() {
     let env = TestEnv::start_with(&[
