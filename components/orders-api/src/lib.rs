@@ -6,7 +6,7 @@ mod bodies;
 component_support::bindings!("orders-api");
 
 use component_support::wit::types::PageRequest;
-use edge::context::{header, raw_header};
+use edge::context::raw_header;
 use edge::rate_limit::Fail;
 use edge::route::Orders;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};

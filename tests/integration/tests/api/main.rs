@@ -17,6 +17,7 @@ mod oauth_http;
 mod openapi_examples;
 mod order_sql;
 mod orders_http;
+mod real_spin;
 mod redis_trigger;
 mod route_budgets;
 mod saga_http;
