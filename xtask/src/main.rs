@@ -279,38 +279,35 @@ fn admin(email: &str, revoke: bool) -> anyhow::Result<()> {
 /// ignored benchmark in tests/integration/tests/api/lifecycle_bench.rs.
 fn bench_sweep() -> anyhow::Result<()> {
     build_components()?;
-    run(cargo()
-        .args([
-            "test",
-            "-p",
-            "integration",
-            "--test",
-            "api",
-            "--",
-            "--ignored",
-            "--nocapture",
-            "lifecycle_bench::",
-        ])
-        .env("DATABASE_URL", env::admin_database_url()))
+    run(&mut api_tests(&["--ignored", "lifecycle_bench::"]))
 }
 
+/// The contract fuzz alone (tests/integration/tests/api/contract_fuzz.rs)
+/// with a budget and seed of its own.
 fn fuzz(cases: u32, seed: u64) -> anyhow::Result<()> {
     build_components()?;
-    run(cargo()
-        .args([
-            "test",
-            "-p",
-            "integration",
-            "--test",
-            "api",
-            "--",
-            "--nocapture",
-            "contract_fuzz::",
-        ])
-        .env("DATABASE_URL", env::admin_database_url())
+    run(api_tests(&["contract_fuzz::"])
         .env("FUZZ_TOOLS_BIN", py_tools::ensure(&py_tools::FUZZ)?)
         .env("FUZZ_CASES", cases.to_string())
         .env("FUZZ_SEED", seed.to_string()))
+}
+
+/// `cargo test` of the integration tests (one binary, `api`) named by
+/// `filter`, with their output shown, against the local Postgres.
+fn api_tests(filter: &[&str]) -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "-p",
+        "integration",
+        "--test",
+        "api",
+        "--",
+        "--nocapture",
+    ])
+    .args(filter)
+    .env("DATABASE_URL", env::admin_database_url());
+    cmd
 }
 
 fn test() -> anyhow::Result<()> {

@@ -10,6 +10,19 @@ use crate::{TestEnv, Workers};
 
 pub const MIDTRANS_KEY: &str = "SB-Mid-server-integration-key";
 
+/// The local Midtrans with [`MIDTRANS_KEY`], on a free port; its webhook
+/// is set once the app's address is known.
+pub async fn sandbox() -> Sandbox {
+    Sandbox::start(Config {
+        server_key: MIDTRANS_KEY.into(),
+        notification_url: String::new(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_base: None,
+    })
+    .await
+    .unwrap()
+}
+
 pub struct Shop {
     pub env: TestEnv,
     pub midtrans: Sandbox,
@@ -22,14 +35,7 @@ impl Shop {
     }
 
     pub async fn start_with(variables: &[(&str, &str)]) -> Shop {
-        let midtrans = Sandbox::start(Config {
-            server_key: MIDTRANS_KEY.into(),
-            notification_url: String::new(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            public_base: None,
-        })
-        .await
-        .unwrap();
+        let midtrans = sandbox().await;
         let mut vars = vec![
             ("midtrans_server_key", MIDTRANS_KEY),
             ("midtrans_snap_base_url", midtrans.base.as_str()),

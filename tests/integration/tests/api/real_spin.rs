@@ -13,12 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use integration::shop::{self, MIDTRANS_KEY};
 use integration::{redis_client, workspace_root, RedisServer, TestDatabase, JWT_SECRET};
-use midtrans_sandbox::{Config, Sandbox};
 use platform_host::manifest::Manifest;
 use serde_json::{json, Value};
 
-const MIDTRANS_KEY: &str = "SB-Mid-server-real-spin-key";
 const PASSWORD: &str = "correct horse battery";
 
 fn spin_on_path() -> Option<PathBuf> {
@@ -143,14 +142,7 @@ async fn the_journey_runs_on_a_real_spin() {
     };
     let db = TestDatabase::create().await;
     let redis = RedisServer::start().expect("redis-server starts");
-    let midtrans = Sandbox::start(Config {
-        server_key: MIDTRANS_KEY.into(),
-        notification_url: String::new(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_base: None,
-    })
-    .await
-    .unwrap();
+    let midtrans = shop::sandbox().await;
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
     midtrans.set_notification_url(&format!("{base}/payment/webhook"));
