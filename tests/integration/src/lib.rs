@@ -245,6 +245,44 @@ impl TestEnv {
             .unwrap_or_default()
     }
 
+    /// The status of a POST to `path` that declares a `Content-Length` of
+    /// `length` and sends no body: a route that refuses by the declared
+    /// length answers without reading it. (Sending the body too races the
+    /// early answer: the server closes the connection while the client still
+    /// writes, and the client sees a broken pipe instead of the 413.)
+    pub async fn declared_length_status(
+        &self,
+        path: &str,
+        content_type: &str,
+        length: usize,
+    ) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {length}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        let read = async {
+            while !got.windows(2).any(|w| w == b"\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before a status line");
+                got.extend_from_slice(&buf[..n]);
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), read)
+            .await
+            .expect("an answer before the body");
+        let line = String::from_utf8_lossy(&got);
+        line.split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn token(user_id: i64, admin: bool) -> String {
         let role = if admin {
             auth_core::Role::Admin

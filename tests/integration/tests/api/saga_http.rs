@@ -290,11 +290,14 @@ async fn a_corpus_of_hostile_notifications_is_rejected_or_harmless() {
             .await,
         415
     );
-    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    // 2 MiB declared: refused before a byte of it is read.
     assert_eq!(
-        hook.post_raw(huge.into_bytes(), "application/json").await,
+        shop.env
+            .declared_length_status("/payment/webhook", "application/json", 2 * 1024 * 1024)
+            .await,
         413
     );
+    hook.sent += 1;
     assert_eq!(hook.state(order).await, pending());
 
     // The real thing: Midtrans settles; the genuine notification applies once.
