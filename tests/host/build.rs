@@ -23,6 +23,7 @@ fn main() {
          world host {\n\
          \x20   import fermyon:spin/variables@2.0.0;\n\
          \x20   import fermyon:spin/redis@2.0.0;\n\
+         \x20   import fermyon:spin/key-value@2.0.0;\n\
          \x20   import spin:postgres/postgres@4.0.0;\n\
          }\n\
          world redis-handler {\n\
@@ -37,6 +38,7 @@ fn main() {
     imports: {{ default: async | trappable }},
     with: {{
         "fermyon:spin/redis.connection": crate::redis_host::RedisConnection,
+        "fermyon:spin/key-value.store": crate::key_value_host::KvStore,
         "spin:postgres/postgres.connection": crate::pg::PgConnection,
     }},
 }});

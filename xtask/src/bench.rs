@@ -5,11 +5,13 @@
 //! exact per-request counts. Ratios and counts are what to compare.
 //!
 //! The scenarios are data (`scenarios.rs`), measured in order by
-//! `measure.rs` against the servers of `servers.rs`; `results.rs` holds what
-//! a run found and prints the table.
+//! `measure.rs` against the servers of `servers.rs`, with the local
+//! Postgres's CPU read around each measured run (`pg_cpu.rs`); `results.rs`
+//! holds what a run found and prints the table.
 
 mod backends;
 mod measure;
+mod pg_cpu;
 mod pgbench;
 mod results;
 mod scenarios;
@@ -112,6 +114,9 @@ fn report(out: &Path, results: &Results) -> anyhow::Result<()> {
     println!();
     for line in results.table() {
         println!("{line}");
+    }
+    if let Some(line) = results.order_database_cpu() {
+        println!("\n{line}");
     }
     let sizes = serde_json::to_string(&results.wasm_sizes)?;
     println!("\ncomponent sizes (bytes): {sizes}");

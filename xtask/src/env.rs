@@ -53,6 +53,19 @@ pub fn spin_variables() -> anyhow::Result<HashMap<String, String>> {
     spin_variables_for(&database_url(), &redis_url())
 }
 
+/// Writes the runtime config for an app whose Redis is `redis_url` into the
+/// target directory and returns its path: the `cache` key-value store must
+/// be that Redis (runtime-config.toml says why), so it is never left at the
+/// checked-in default when REDIS_URL points elsewhere.
+pub fn runtime_config(name: &str, redis_url: &str) -> anyhow::Result<PathBuf> {
+    let dir = target_dir()?;
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("runtime-config-{name}.toml"));
+    let text = format!("[key_value_store.cache]\ntype = \"redis\"\nurl = {redis_url:?}\n");
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
 pub fn spin_variables_for(
     database_url: &str,
     redis_url: &str,

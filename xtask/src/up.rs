@@ -82,6 +82,7 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
         std::env::var("SPIN_HTTP_LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_string());
     let mut vars = env::spin_variables()?;
     public_urls(&listen, &mut vars);
+    let runtime_config = env::runtime_config("up", &env::redis_url())?;
     let mut supervisor = Supervisor::new()?;
     if opts.fake_oauth {
         if let Some(fake) = fake_oauth(&bin, opts.oauth_port, &mut vars) {
@@ -99,7 +100,13 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
         }
     }
     supervisor.spawn("relay", relay(&bin), false)?;
-    let app = triggers_process(spin.as_deref(), &bin, &triggers.http, &vars);
+    let app = triggers_process(
+        spin.as_deref(),
+        &bin,
+        &triggers.http,
+        &vars,
+        &runtime_config,
+    );
     supervisor.spawn("app", app, false)?;
     // The mail worker runs apart from the saga's workers, as in its own
     // SpinApp: Spin awaits every component subscribed to a channel together,
@@ -111,7 +118,8 @@ pub fn up(opts: Options) -> anyhow::Result<Option<ExitStatus>> {
         .partition(|id| OWN_PROCESS.contains(&id.as_str()));
     for (name, components) in [("workers", saga), ("mail", mail)] {
         if !components.is_empty() {
-            let process = triggers_process(spin.as_deref(), &bin, &components, &vars);
+            let process =
+                triggers_process(spin.as_deref(), &bin, &components, &vars, &runtime_config);
             supervisor.spawn(name, process, true)?;
         }
     }
@@ -175,11 +183,12 @@ fn triggers_process(
     bin: &Path,
     components: &[String],
     vars: &HashMap<String, String>,
+    runtime_config: &Path,
 ) -> Command {
     let mut cmd = match spin {
         Some(spin) => {
             let mut cmd = Command::new(spin);
-            cmd.args(["up", "--runtime-config-file", "runtime-config.toml"]);
+            cmd.arg("up");
             cmd
         }
         None => {
@@ -188,6 +197,7 @@ fn triggers_process(
             cmd
         }
     };
+    cmd.arg("--runtime-config-file").arg(runtime_config);
     for id in components {
         cmd.args(["-c", id]);
     }

@@ -9,7 +9,7 @@ use component_support::wit::types::{Client, PageInfo, PageRequest};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductId};
 use platform_core::rate_limit::Bucket;
-use platform_core::setting::{self, DATABASE_URL, REDIS_URL};
+use platform_core::setting::{self, DATABASE_URL};
 use platform_core::ServiceError;
 
 use crate::exports::shop::platform::catalog::{Product, ProductPage};
@@ -19,8 +19,10 @@ fn db() -> Result<Db, ServiceError> {
     Db::open(&config::get(&DATABASE_URL)?)
 }
 
+/// `redis_url` is read only when the request needs a connection (a write,
+/// a script or a miss's fill): a hit is read through the key-value store.
 fn cache() -> Result<Cache, ServiceError> {
-    Ok(Cache::new(config::get(&REDIS_URL)?))
+    Ok(Cache::lazy())
 }
 
 fn not_found(id: ProductId) -> ServiceError {

@@ -31,7 +31,7 @@ impl Handler for OrdersApi {
                     .transpose()?;
                 rate_limit::take(
                     ctx,
-                    vec![rate_limit::per_user("order-write", user.user_id)?],
+                    rate_limit::per_user("order-write", user.user_id)?,
                     Fail::Open,
                 )?;
                 create(req, user.user_id, key).await

@@ -24,7 +24,7 @@ pub fn list_version_key(user_id: i64) -> String {
     format!("orders:user:{user_id}:list-version")
 }
 
-/// A page's key is this prefix + version + suffix (the read script joins them).
+/// A page's key is this prefix + version + suffix.
 pub fn list_prefix(user_id: i64) -> String {
     format!("orders:user:{user_id}:list:v")
 }
@@ -32,13 +32,6 @@ pub fn list_prefix(user_id: i64) -> String {
 pub fn list_suffix(page: u32, page_size: u32) -> String {
     format!(":{page}:{page_size}")
 }
-
-/// The list version and the page entry in one round trip. KEYS[1] = the
-/// version key; ARGV = page key prefix, suffix. Returns {version, entry or ''}.
-pub const LIST_READ_LUA: &str = r#"
-local v = redis.call('GET', KEYS[1]) or '0'
-return {v, redis.call('GET', ARGV[1] .. v .. ARGV[2]) or ''}
-"#;
 
 #[derive(Serialize, Deserialize)]
 pub struct CachedOrder {

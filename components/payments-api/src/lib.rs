@@ -33,7 +33,7 @@ impl Handler for PaymentsApi {
                 // Each initiate may call Midtrans: limited like other writes.
                 rate_limit::take(
                     ctx,
-                    vec![rate_limit::per_user("payment-write", user.user_id)?],
+                    rate_limit::per_user("payment-write", user.user_id)?,
                     Fail::Open,
                 )?;
                 initiate(req, user.user_id).await
@@ -43,7 +43,7 @@ impl Handler for PaymentsApi {
                 // A cancel may call Midtrans: limited like other writes.
                 rate_limit::take(
                     ctx,
-                    vec![rate_limit::per_user("payment-write", user.user_id)?],
+                    rate_limit::per_user("payment-write", user.user_id)?,
                     Fail::Open,
                 )?;
                 let status = payments::cancel_order(user.user_id, order.get())?;

@@ -35,7 +35,7 @@ impl Handler for ProductsApi {
                 let admin = auth::admin(&req, ctx)?;
                 rate_limit::take(
                     ctx,
-                    vec![rate_limit::per_user("product-write", admin.user_id)?],
+                    rate_limit::per_user("product-write", admin.user_id)?,
                     Fail::Open,
                 )?;
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;

@@ -259,5 +259,6 @@ fn sign_in(p: Provider, id: Identity) -> Result<Session, ServiceError> {
         &id.subject,
         id.email.as_deref(),
     )?;
-    service::start_session(&db, stored, None)
+    // Its role came from admin_emails just now: no second read.
+    service::start_session_checked(&db, stored, None, false)
 }

@@ -50,8 +50,12 @@ pub fn register(r: &Registration) -> Result<User, ServiceError> {
 pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
     let credentials =
         Credentials::parse(email, password).map_err(|_| unauthenticated(BAD_CREDENTIALS))?;
-    let db = db()?;
-    let stored = store::by_email(&db, &credentials.email)?;
+    // The connection goes back to Spin's pool before the hash (tens of
+    // milliseconds of CPU): held across it, concurrent sign-ins each pinned
+    // one and a 32-connection load ran Postgres out of connections
+    // (spin-facts.md). A success opens one again for the session.
+    let url = config::get(&settings::DATABASE_URL)?;
+    let stored = store::by_email(&Db::open(&url)?, &credentials.email)?;
     // An unknown email, or an account without a password (provider
     // sign-in only), is checked against the decoy: the same work as a wrong
     // password, so timing does not tell which emails exist.
@@ -68,7 +72,7 @@ pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
         true => Some(hash_password(credentials.password.expose())?),
         false => None,
     };
-    start_session(&db, stored, new_hash)
+    start_session(&Db::open(&url)?, stored, new_hash)
 }
 
 /// A signed-in account gets a new refresh-token family and an access
@@ -78,10 +82,22 @@ pub fn login(email: String, password: String) -> Result<Session, ServiceError> {
 /// and a stored password hash that needed renewing.
 pub fn start_session(
     db: &Db,
-    mut stored: Stored,
+    stored: Stored,
     new_hash: Option<String>,
 ) -> Result<Session, ServiceError> {
-    let promote = stored.user.role == Role::Customer
+    start_session_checked(db, stored, new_hash, true)
+}
+
+/// [`start_session`]; `check_admin` false for an account whose role was
+/// just decided from `admin_emails` (read once per request).
+pub fn start_session_checked(
+    db: &Db,
+    mut stored: Stored,
+    new_hash: Option<String>,
+    check_admin: bool,
+) -> Result<Session, ServiceError> {
+    let promote = check_admin
+        && stored.user.role == Role::Customer
         && stored.user.email_verified
         && match stored.user.email.clone().map(Email::parse) {
             Some(Ok(email)) => is_admin_email(&email)?,

@@ -14,20 +14,12 @@ use spin_sdk::redis::RedisResult;
 use crate::context::Context;
 use crate::rate_limit_fields::{policy_field, state_field};
 use crate::reply::Reply;
-use crate::settings::{RATE_LIMIT_CAPACITY, RATE_LIMIT_REFILL_PER_SEC};
+use crate::settings::RATE_LIMIT;
 
-/// The per-user bucket of a write route (`rate_limit_capacity` /
-/// `rate_limit_refill_per_sec`, 20 and 10 by default).
-pub fn per_user(policy: &'static str, user_id: i64) -> Result<Bucket, ServiceError> {
-    Ok(Bucket {
-        policy,
-        key: format!("ratelimit:{policy}:user:{user_id}"),
-        config: BucketConfig {
-            // Both within u32 by their bounds.
-            capacity: u32::try_from(config::get(&RATE_LIMIT_CAPACITY)?).unwrap_or(u32::MAX),
-            refill_per_sec: config::get(&RATE_LIMIT_REFILL_PER_SEC)? as f64,
-        },
-    })
+/// The per-user bucket of a write route (`rate_limit`, `20/10` by
+/// default; none when `off`).
+pub fn per_user(policy: &'static str, user_id: i64) -> Result<Vec<Bucket>, ServiceError> {
+    configured(policy, &RATE_LIMIT, &format!("user:{user_id}")).map(|b| b.into_iter().collect())
 }
 
 /// A bucket whose numbers are `setting` (`capacity/refill`, or `off`: then

@@ -3,7 +3,7 @@
 //! caller, the CORS origins with an `Origin`, the proxy hops with an
 //! `X-Forwarded-For`, the per-user bucket on limited writes.
 
-use platform_core::setting::{Int, Text};
+use platform_core::setting::{self, Int, Text};
 
 pub use platform_core::setting::JWT_SECRET;
 
@@ -21,16 +21,6 @@ pub const TRUSTED_PROXY_HOPS: Int = Int {
     max: 16,
 };
 
-/// The per-user bucket of write routes.
-pub const RATE_LIMIT_CAPACITY: Int = Int {
-    name: "rate_limit_capacity",
-    default: 20,
-    min: 1,
-    max: u32::MAX as i64,
-};
-pub const RATE_LIMIT_REFILL_PER_SEC: Int = Int {
-    name: "rate_limit_refill_per_sec",
-    default: 10,
-    min: 1,
-    max: u32::MAX as i64,
-};
+/// The per-user bucket of write routes (`capacity/refill`, or `off`): one
+/// value, so a limited write reads one variable for it, not two.
+pub const RATE_LIMIT: setting::Bucket = setting::Bucket { name: "rate_limit" };

@@ -103,8 +103,10 @@ impl Setting for Bucket {
         self.name
     }
 
+    /// The expectation, never the value (which the log must not show).
     fn parse(&self, raw: &str) -> Result<Option<BucketConfig>, String> {
         BucketConfig::parse_setting(raw)
+            .map_err(|_| "capacity/refill per second (e.g. 20/0.2), or off".to_string())
     }
 }
 

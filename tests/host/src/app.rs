@@ -12,11 +12,13 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::compose::load_component;
 use crate::http_trigger::{HttpApp, RouteEntry};
+use crate::key_value_host::KvStores;
 use crate::manifest::{Manifest, Route};
 use crate::outbound::AllowedHosts;
 use crate::redis_bindings::RedisHandlerPre;
 use crate::redis_trigger::{RedisTriggerApp, Subscription};
 use crate::runtime::{compile, engine, linker_for, ComponentConfig, Services};
+use crate::runtime_config::RuntimeConfig;
 use crate::stats::StatsSnapshot;
 use crate::stdio::LogSettings;
 use crate::variables::Resolved;
@@ -34,6 +36,8 @@ pub struct AppOptions {
     pub check_transactions: bool,
     /// Where guest stdout/stderr go (Spin: `.spin/logs`, echoed).
     pub logs: LogSettings,
+    /// `spin up --runtime-config-file` (key-value stores).
+    pub runtime_config: RuntimeConfig,
 }
 
 pub struct App {
@@ -70,6 +74,7 @@ impl Loader<'_> {
                 .collect(),
             environment: def.environment.clone().into_iter().collect(),
             allowed: AllowedHosts::parse(&hosts).with_context(|| format!("component {id}"))?,
+            key_value_stores: def.key_value_stores.iter().cloned().collect(),
         }))
     }
 
@@ -108,7 +113,13 @@ impl App {
             variables: &variables,
             engine: &engine,
         };
+        for (id, def) in &manifest.component {
+            options
+                .runtime_config
+                .check_labels(id, &def.key_value_stores)?;
+        }
         let services = Arc::new(Services {
+            kv: KvStores::from_config(&options.runtime_config),
             check_transactions: options.check_transactions,
             logs: options.logs.clone(),
             ..Services::default()

@@ -18,12 +18,14 @@ mod redis_bindings {
 pub mod app;
 pub mod compose;
 pub mod http_trigger;
+pub mod key_value_host;
 pub mod manifest;
 pub mod outbound;
 pub mod pg;
 pub mod redis_host;
 pub mod redis_trigger;
 pub mod runtime;
+pub mod runtime_config;
 pub mod stats;
 pub mod stdio;
 pub mod variables;
@@ -31,4 +33,5 @@ mod variables_host;
 
 pub use app::{App, AppOptions};
 pub use runtime::{ComponentConfig, HostState, Services};
+pub use runtime_config::RuntimeConfig;
 pub use stats::StatsSnapshot;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use platform_host::stdio::LogSettings;
-use platform_host::{App, AppOptions};
+use platform_host::{App, AppOptions, RuntimeConfig};
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +17,10 @@ struct Args {
     /// Address to listen on (Spin's default and variable).
     #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
     listen: String,
+    /// Runtime configuration (key-value stores), like `spin up
+    /// --runtime-config-file`.
+    #[arg(long = "runtime-config-file")]
+    runtime_config_file: Option<PathBuf>,
     /// Run only these components' triggers, like `spin up -c`.
     #[arg(long = "component-id", short = 'c')]
     components: Vec<String>,
@@ -70,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
         use_process_env: true,
         components: args.components,
         check_transactions: !args.skip_transaction_check,
+        runtime_config: match &args.runtime_config_file {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        },
     })?;
     if let Some(n) = args.measure_instantiation {
         for (id, mut times) in app.measure_instantiation(n.max(1)).await? {

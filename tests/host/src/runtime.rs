@@ -15,6 +15,7 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
+use crate::key_value_host::KvStores;
 use crate::outbound::{default_port, AllowedHosts};
 use crate::pg::PgPools;
 use crate::stats::Stats;
@@ -30,6 +31,8 @@ pub struct ComponentConfig {
     pub templated: HashSet<String>,
     pub environment: Vec<(String, String)>,
     pub allowed: AllowedHosts,
+    /// `key_value_stores`: the labels `Store::open` may name.
+    pub key_value_stores: HashSet<String>,
 }
 
 /// Shared by every instance of the process: pools and counters.
@@ -43,6 +46,8 @@ pub struct Services {
     /// Where guest stdout/stderr go.
     pub logs: LogSettings,
     pub log_files: LogFiles,
+    /// The runtime config's key-value stores, shared by every instance.
+    pub kv: KvStores,
 }
 
 impl Default for Services {
@@ -53,6 +58,7 @@ impl Default for Services {
             check_transactions: true,
             logs: LogSettings::default(),
             log_files: LogFiles::default(),
+            kv: KvStores::default(),
         }
     }
 }
@@ -66,6 +72,7 @@ pub struct HostState {
     pub(crate) services: Arc<Services>,
     pub(crate) pg_clients: Vec<Option<Object>>,
     pub(crate) redis_open: usize,
+    pub(crate) kv_open: usize,
 }
 
 impl HostState {
@@ -88,6 +95,7 @@ impl HostState {
             services,
             pg_clients: Vec::new(),
             redis_open: 0,
+            kv_open: 0,
         }
     }
 }
@@ -250,10 +258,11 @@ const WASI_PROVIDED: &[&str] = &[
 const SPIN_PROVIDED: &[&str] = &[
     "fermyon:spin/variables@2.0.0",
     "fermyon:spin/redis@2.0.0",
+    "fermyon:spin/key-value@2.0.0",
     "spin:postgres/postgres@4.0.0",
 ];
 
-/// Links every other import (key-value, SQLite, MySQL, MQTT, LLM, …) as
+/// Links every other import (SQLite, MySQL, MQTT, LLM, …) as
 /// functions that trap when called. Not `define_unknown_imports_as_traps`:
 /// it matches names exactly, so it would shadow the semver-compatible WASI
 /// the linker already has (`wasi:cli/stderr@0.2.6` vs wasmtime's 0.2.12).

@@ -25,6 +25,9 @@ pub struct Stats {
     /// Guest stdout/stderr writes: each is a host call on Spin.
     pub stdio_writes: AtomicU64,
     pub stdio_bytes: AtomicU64,
+    /// Key-value host calls (`Store::open` and each operation): no TCP
+    /// connect on Spin (one connection manager per store and process).
+    pub key_value_calls: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +45,7 @@ pub struct StatsSnapshot {
     pub variables_literal: u64,
     pub stdio_writes: u64,
     pub stdio_bytes: u64,
+    pub key_value_calls: u64,
 }
 
 impl Stats {
@@ -64,6 +68,7 @@ impl Stats {
             variables_literal: self.variables_literal.load(Relaxed),
             stdio_writes: self.stdio_writes.load(Relaxed),
             stdio_bytes: self.stdio_bytes.load(Relaxed),
+            key_value_calls: self.key_value_calls.load(Relaxed),
         }
     }
 }
@@ -85,6 +90,7 @@ impl StatsSnapshot {
             variables_literal: self.variables_literal - earlier.variables_literal,
             stdio_writes: self.stdio_writes - earlier.stdio_writes,
             stdio_bytes: self.stdio_bytes - earlier.stdio_bytes,
+            key_value_calls: self.key_value_calls - earlier.key_value_calls,
         }
     }
 }

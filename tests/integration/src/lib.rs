@@ -171,6 +171,7 @@ impl TestEnv {
                     dir: Some(self.log_dir.clone()),
                     echo: false,
                 },
+                runtime_config: runtime_config(&self.env),
             })
             .expect("the workers load"),
         );
@@ -393,6 +394,22 @@ impl TestEnv {
     }
 }
 
+/// The runtime config `cargo xtask up` writes: the `cache` key-value store
+/// on the app's own Redis (`SPIN_VARIABLE_REDIS_URL`), so the cached reads
+/// see what the write-through scripts wrote.
+pub fn runtime_config(env: &HashMap<String, String>) -> platform_host::RuntimeConfig {
+    match env.get("SPIN_VARIABLE_REDIS_URL") {
+        Some(url) => platform_host::RuntimeConfig::parse(&runtime_config_toml(url))
+            .expect("the generated runtime config parses"),
+        None => platform_host::RuntimeConfig::default(),
+    }
+}
+
+/// The runtime-config file for an app whose Redis is `redis_url`.
+pub fn runtime_config_toml(redis_url: &str) -> String {
+    format!("[key_value_store.cache]\ntype = \"redis\"\nurl = {redis_url:?}\n")
+}
+
 /// Loads an app on the project host (variables from `env` only) and serves
 /// its HTTP trigger on a free port: the app, its base URL, the server task.
 pub async fn serve(
@@ -413,6 +430,7 @@ pub fn serve_on(
     env: HashMap<String, String>,
     log_dir: Option<PathBuf>,
 ) -> (Arc<App>, tokio::task::JoinHandle<()>) {
+    let env_for_config = env.clone();
     let app = Arc::new(
         App::load(AppOptions {
             manifest,
@@ -424,6 +442,7 @@ pub fn serve_on(
                 dir: log_dir,
                 echo: false,
             },
+            runtime_config: runtime_config(&env_for_config),
         })
         .expect("the app loads (did `cargo xtask build` run?)"),
     );

@@ -40,7 +40,7 @@ impl Shop {
             ("midtrans_server_key", MIDTRANS_KEY),
             ("midtrans_snap_base_url", midtrans.base.as_str()),
             ("midtrans_api_base_url", midtrans.base.as_str()),
-            ("rate_limit_capacity", "1000"),
+            ("rate_limit", "1000/10"),
         ];
         vars.extend_from_slice(variables);
         let env = TestEnv::start_with(&vars).await;

@@ -19,6 +19,8 @@ pub struct Backends {
     _redis: RedisServer,
     pub redis_url: String,
     pub variables: HashMap<String, String>,
+    /// The `cache` key-value store on this Redis (`--runtime-config-file`).
+    pub runtime_config: std::path::PathBuf,
 }
 
 impl Backends {
@@ -32,11 +34,13 @@ impl Backends {
         let redis_url = redis.url();
         let mut variables = env::spin_variables_for(&db_url, &redis_url)?;
         unlimited(&mut variables);
+        let runtime_config = env::runtime_config("bench", &redis_url)?;
         Ok(Backends {
             db_url,
             _redis: redis,
             redis_url,
             variables,
+            runtime_config,
         })
     }
 }
@@ -44,11 +48,8 @@ impl Backends {
 /// The limiters run (their cost is part of the routes) but never refuse.
 fn unlimited(variables: &mut HashMap<String, String>) {
     let never = "1000000000/1000000000";
-    variables.insert(
-        "SPIN_VARIABLE_RATE_LIMIT_CAPACITY".into(),
-        "1000000000".into(),
-    );
     for limit in [
+        "RATE_LIMIT",
         "LIST_RATE_LIMIT",
         "LOGIN_RATE_LIMIT",
         "LOGIN_FAILURE_RATE_LIMIT",

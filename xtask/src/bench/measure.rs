@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::results::{self, RunResult, ScenarioResult};
 use super::scenarios::{runs_after, Request, Run, Scenario, SCENARIOS};
 use super::servers::{Server, Servers};
-use super::{pgbench, scripts, Options};
+use super::{pg_cpu, pgbench, scripts, Options};
 use crate::wrk;
 
 pub fn scenarios(
@@ -83,7 +83,9 @@ impl Runner<'_> {
         };
         wrk::run(&url, 2, connections, warm_up)?;
         let before = server.counters();
+        let pg_before = pg_cpu::used_secs();
         let found = wrk::run(&url, self.opts.seconds, connections, measured)?;
+        let pg_cpu_ms = pg_cpu::per_request_ms(pg_before, pg_cpu::used_secs(), found.requests);
         let name = server.target.name();
         eprintln!(
             "{name:<10} {url}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -110,6 +112,7 @@ impl Runner<'_> {
             path,
             load: results::Load::Wrk(found),
             per_request,
+            pg_cpu_ms,
         })
     }
 }

@@ -43,6 +43,9 @@ pub struct RunResult {
     /// Project host only: each counter's increase over the measured run,
     /// per request.
     pub per_request: Option<Counts>,
+    /// The local Postgres server's CPU over the measured run (`pg_cpu.rs`),
+    /// in ms per request (pgbench: per transaction); `None` unmeasured.
+    pub pg_cpu_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -70,6 +73,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ("pg_statements", "pg"),
     ("redis_connections", "r.conn"),
     ("redis_commands", "r.cmd"),
+    ("key_value_calls", "kv"),
     ("outbound_http", "http"),
     ("instances", "inst"),
     ("variables_app", "v.app"),
@@ -77,6 +81,10 @@ const COUNTERS: &[(&str, &str)] = &[
     ("stdio_writes", "log.w"),
     ("stdio_bytes", "log.B"),
 ];
+
+/// The order route's goal: its Postgres CPU per order at most this many
+/// times pgbench's per `create_order` transaction.
+const ORDER_PG_CPU_GOAL: f64 = 1.25;
 
 impl Load {
     pub fn rps(&self) -> f64 {
@@ -136,11 +144,45 @@ impl Results {
             "{:<28} {:<9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
             "scenario", "target", "req/s", "p50 ms", "p99 ms", "/floor", "/probe", "/native"
         );
+        heading.push_str(&format!(" {:>7}", "pg.ms"));
         for (_, h) in COUNTERS {
             heading.push_str(&format!(" {h:>6}"));
         }
         let rows = self.scenarios.iter().flat_map(|s| s.rows(self.floor_rps));
         std::iter::once(heading).chain(rows).collect()
+    }
+
+    /// The line after the table comparing the order route's Postgres CPU
+    /// with pgbench's running the same SQL: the scenario with a pgbench run,
+    /// each measured run's ms per request, and app/pgbench against the goal.
+    /// `None` without such a scenario or any measurement.
+    pub fn order_database_cpu(&self) -> Option<String> {
+        let mut scenarios = self.scenarios.iter();
+        let order = scenarios.find(|s| s.rps_of(Target::Pgbench).is_some())?;
+        let runs = [
+            (Target::App, ""),
+            (Target::Probe, ""),
+            (Target::Pgbench, " per transaction"),
+        ];
+        let parts: Vec<String> = runs
+            .into_iter()
+            .filter_map(|(t, per)| {
+                let ms = order.pg_cpu_of(t)?;
+                Some(format!("{} {ms:.3} ms{per}", t.name()))
+            })
+            .collect();
+        if parts.is_empty() {
+            return None;
+        }
+        let mut line = format!("Postgres CPU per order: {}", parts.join(", "));
+        let pgbench = order.pg_cpu_of(Target::Pgbench).filter(|ms| *ms > 0.0);
+        if let (Some(app), Some(pgbench)) = (order.pg_cpu_of(Target::App), pgbench) {
+            let times = app / pgbench;
+            line.push_str(&format!(
+                "; app/pgbench {times:.2} (goal ≤ {ORDER_PG_CPU_GOAL})"
+            ));
+        }
+        Some(line)
     }
 }
 
@@ -148,6 +190,11 @@ fn floor_rps(scenarios: &[ScenarioResult]) -> f64 {
     let mut runs = scenarios.iter().flat_map(|s| &s.runs);
     runs.find(|r| r.target == Target::Floor)
         .map_or(0.0, |r| r.load.rps())
+}
+
+/// Milliseconds to three decimals; `-` for none.
+fn millis(ms: Option<f64>) -> String {
+    ms.map_or("-".to_string(), |ms| format!("{ms:.3}"))
 }
 
 /// `rps / of` to two decimals; `-` without a positive `of`.
@@ -160,6 +207,11 @@ impl ScenarioResult {
     fn rps_of(&self, target: Target) -> Option<f64> {
         let mut runs = self.runs.iter();
         runs.find(|r| r.target == target).map(|r| r.load.rps())
+    }
+
+    fn pg_cpu_of(&self, target: Target) -> Option<f64> {
+        let mut runs = self.runs.iter();
+        runs.find(|r| r.target == target).and_then(|r| r.pg_cpu_ms)
     }
 
     fn rows(&self, floor_rps: f64) -> Vec<String> {
@@ -175,7 +227,7 @@ impl ScenarioResult {
                 let rps = r.load.rps();
                 let (p50, p99) = r.load.percentiles();
                 let mut line = format!(
-                    "{:<28} {:<9} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7} {:>7}",
+                    "{:<28} {:<9} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7} {:>7} {:>7}",
                     self.scenario,
                     r.target.name(),
                     rps,
@@ -184,6 +236,7 @@ impl ScenarioResult {
                     ratio(rps, Some(floor_rps)),
                     ratio(rps, probe),
                     ratio(rps, native),
+                    millis(r.pg_cpu_ms),
                 );
                 for (key, _) in COUNTERS {
                     let count = r.per_request.as_ref().and_then(|c| c.get(*key));
@@ -218,7 +271,13 @@ mod tests {
             path: "/x",
             load,
             per_request: None,
+            pg_cpu_ms: None,
         }
+    }
+
+    fn with_pg_cpu(mut run: RunResult, ms: f64) -> RunResult {
+        run.pg_cpu_ms = Some(ms);
+        run
     }
 
     fn results(scenarios: Vec<ScenarioResult>) -> Results {
@@ -238,9 +297,9 @@ mod tests {
         ScenarioResult {
             scenario: "POST /order",
             runs: vec![
-                run(Target::App, wrk(800.0)),
-                run(Target::Probe, wrk(1000.0)),
-                run(Target::Pgbench, pgbench),
+                with_pg_cpu(run(Target::App, wrk(800.0)), 0.75),
+                with_pg_cpu(run(Target::Probe, wrk(1000.0)), 0.625),
+                with_pg_cpu(run(Target::Pgbench, pgbench), 0.5),
             ],
         }
     }
@@ -256,25 +315,19 @@ mod tests {
         let table = r.table();
         let cells = |i: usize| table[i].split_whitespace().collect::<Vec<_>>();
         assert_eq!(cells(0)[..3], ["scenario", "target", "req/s"]);
+        // "p50 ms" and "p99 ms" are two words each.
+        assert_eq!(cells(0)[9..12], ["/native", "pg.ms", "pg"]);
         // (row, first cell, cells): "POST /order" is two words.
-        let expected: [(usize, usize, [&str; 7]); 4] = [
-            (1, 1, ["floor", "10000", "1.50", "9.25", "1.00", "-", "-"]),
-            (2, 2, ["app", "800", "1.50", "9.25", "0.08", "0.80", "0.40"]),
-            (
-                3,
-                2,
-                ["probe", "1000", "1.50", "9.25", "0.10", "1.00", "0.50"],
-            ),
-            (
-                4,
-                2,
-                ["pgbench", "2000", "0.00", "0.00", "0.20", "2.00", "1.00"],
-            ),
+        let expected = [
+            (1, 1, "floor 10000 1.50 9.25 1.00 - - -"),
+            (2, 2, "app 800 1.50 9.25 0.08 0.80 0.40 0.750"),
+            (3, 2, "probe 1000 1.50 9.25 0.10 1.00 0.50 0.625"),
+            (4, 2, "pgbench 2000 0.00 0.00 0.20 2.00 1.00 0.500"),
         ];
         for (row, at, want) in expected {
-            assert_eq!(cells(row)[at..at + 7], want, "row {row}");
+            assert_eq!(cells(row)[at..at + 8].join(" "), want, "row {row}");
         }
-        assert!(cells(4)[9..].iter().all(|c| *c == "-"));
+        assert!(cells(4)[10..].iter().all(|c| *c == "-"));
     }
 
     #[test]
@@ -313,8 +366,33 @@ mod tests {
         }
         .rows(0.0)[0];
         let cells: Vec<&str> = line.split_whitespace().collect();
-        // pg, r.conn, r.cmd, http, inst, …
-        assert_eq!(cells[8..13], ["2.00", "-", "-", "-", "1.00"]);
+        // pg.ms (not measured), pg, r.conn, r.cmd, kv, http, inst, …
+        assert_eq!(cells[8..15], ["-", "2.00", "-", "-", "-", "-", "1.00"]);
+    }
+
+    #[test]
+    fn the_order_line_compares_postgres_cpu_with_pgbench() {
+        let mut r = results(vec![order_scenario()]);
+        assert_eq!(
+            r.order_database_cpu().unwrap(),
+            "Postgres CPU per order: app 0.750 ms, probe 0.625 ms, \
+             pgbench 0.500 ms per transaction; app/pgbench 1.50 (goal ≤ 1.25)"
+        );
+        // What was not measured is left out, and without pgbench's the ratio.
+        let runs = &mut r.scenarios[0].runs;
+        runs[1].pg_cpu_ms = None;
+        runs[2].pg_cpu_ms = None;
+        assert_eq!(
+            r.order_database_cpu().unwrap(),
+            "Postgres CPU per order: app 0.750 ms"
+        );
+        r.scenarios[0].runs[0].pg_cpu_ms = None;
+        assert_eq!(r.order_database_cpu(), None);
+        let floor = ScenarioResult {
+            scenario: "floor",
+            runs: vec![with_pg_cpu(run(Target::Floor, wrk(10000.0)), 0.1)],
+        };
+        assert_eq!(results(vec![floor]).order_database_cpu(), None);
     }
 
     /// The JSON as the README describes it (and as it always was).
@@ -324,6 +402,7 @@ mod tests {
         r.unix_time = 1;
         r.wasm_sizes.insert("hello".into(), 42);
         r.scenarios[0].runs[0].per_request = Some(Counts::from([("traps".into(), 0.5)]));
+        r.scenarios[0].runs[1].pg_cpu_ms = None;
         let load =
             json!({"requests": 100, "rps": 800.0, "p50_ms": 1.5, "p99_ms": 9.25, "non_2xx": 0});
         let probe_load =
@@ -338,9 +417,12 @@ mod tests {
                 "connections": 32,
                 "floor_rps": 0.0,
                 "scenarios": [{"scenario": "POST /order", "runs": [
-                    {"target": "app", "path": "/x", "load": load, "per_request": {"traps": 0.5}},
-                    {"target": "probe", "path": "/x", "load": probe_load, "per_request": null},
-                    {"target": "pgbench", "path": "/x", "load": pgbench_load, "per_request": null},
+                    {"target": "app", "path": "/x", "load": load, "per_request": {"traps": 0.5},
+                     "pg_cpu_ms": 0.75},
+                    {"target": "probe", "path": "/x", "load": probe_load, "per_request": null,
+                     "pg_cpu_ms": null},
+                    {"target": "pgbench", "path": "/x", "load": pgbench_load, "per_request": null,
+                     "pg_cpu_ms": 0.5},
                 ]}],
                 "wasm_sizes": {"hello": 42},
                 "instantiation": null,

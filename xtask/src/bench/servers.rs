@@ -148,6 +148,9 @@ impl Launcher<'_> {
                 (host, Some(stats))
             }
         };
+        command
+            .arg("--runtime-config-file")
+            .arg(&self.backends.runtime_config);
         command.envs(&self.backends.variables);
         serve(target, command, port, self.spin.is_some(), stats)
     }

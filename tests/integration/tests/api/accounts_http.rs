@@ -346,7 +346,7 @@ async fn admin_emails_promote_only_proven_addresses() {
 async fn a_burst_of_25_product_writes_admits_exactly_20() {
     // 20 per user; a refill of 1/s so that the burst (well under a second
     // here) cannot earn a token back.
-    let env = TestEnv::start_with(&[("rate_limit_refill_per_sec", "1")]).await;
+    let env = TestEnv::start_with(&[("rate_limit", "20/1")]).await;
     let admin = TestEnv::admin();
     let calls = (0..25).map(|i| {
         env.call(

@@ -46,12 +46,21 @@ impl Catalog {
                 format!("redis://127.0.0.1:{}", redis.port),
             ])
             .unwrap(),
+            key_value_stores: ["cache".to_string()].into(),
         });
         Catalog {
             engine,
             component,
             config,
-            services: Arc::new(Services::default()),
+            services: Arc::new(Services {
+                kv: platform_host::key_value_host::KvStores::from_config(
+                    &platform_host::RuntimeConfig::parse(&integration::runtime_config_toml(
+                        &redis.url(),
+                    ))
+                    .unwrap(),
+                ),
+                ..Services::default()
+            }),
         }
     }
 

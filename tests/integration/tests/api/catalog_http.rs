@@ -393,13 +393,21 @@ async fn reads_cost_what_they_should() {
         miss.redis_connections, 1,
         "one Redis connection per request (Spin opens TCP per open)"
     );
-    assert_eq!(miss.redis_commands, 2, "GET, then SET NX");
+    assert_eq!(
+        miss.redis_commands, 1,
+        "the fill's SET NX (the GET went through the store)"
+    );
+    assert_eq!(miss.key_value_calls, 2, "the store's open, then GET");
     assert_eq!((miss.pg_connections, miss.pg_statements), (1, 1));
 
     let before = env.stats();
     assert_eq!(env.get(&format!("/product/{id}")).await.status, 200);
     let hit = env.stats().since(&before);
-    assert_eq!((hit.redis_connections, hit.redis_commands), (1, 1));
+    assert_eq!(
+        (hit.redis_connections, hit.key_value_calls),
+        (0, 2),
+        "a hit is read through the key-value store: no TCP connect"
+    );
     assert_eq!(hit.pg_connections, 0, "a cache hit never touches Postgres");
 
     let before = env.stats();

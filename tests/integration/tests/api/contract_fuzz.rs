@@ -102,8 +102,7 @@ async fn the_server_keeps_the_documents_promises() {
             "http://127.0.0.1:9",
         ));
     }
-    vars.push(("rate_limit_capacity", "1000000"));
-    vars.push(("rate_limit_refill_per_sec", "1000000"));
+    vars.push(("rate_limit", "off"));
     let shop = Shop::start_with(&vars).await;
     let token = admin_token(&shop.env).await;
     shop.env

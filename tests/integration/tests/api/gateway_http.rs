@@ -10,11 +10,7 @@ fn body() -> Option<serde_json::Value> {
 
 #[tokio::test]
 async fn product_writes_are_rate_limited_per_user() {
-    let env = TestEnv::start_with(&[
-        ("rate_limit_capacity", "3"),
-        ("rate_limit_refill_per_sec", "1"),
-    ])
-    .await;
+    let env = TestEnv::start_with(&[("rate_limit", "3/1")]).await;
     let admin = TestEnv::admin();
     for remaining in [2, 1, 0] {
         let r = env.call("POST", "/product", Some(&admin), body()).await;
@@ -149,7 +145,7 @@ async fn host_refuses_hosts_not_in_allowed_outbound_hosts() {
 
 #[tokio::test]
 async fn concurrent_writes_and_reads_are_consistent() {
-    let env = TestEnv::start_with(&[("rate_limit_capacity", "100")]).await;
+    let env = TestEnv::start_with(&[("rate_limit", "100/10")]).await;
     let admin = TestEnv::admin();
     let creates = (0..16).map(|i| {
         let env = &env;
@@ -240,11 +236,7 @@ async fn product_list_reads_are_limited_per_address() {
 /// default or silently 0, as two of the three old conventions did.
 #[tokio::test]
 async fn a_nonsense_setting_is_refused_not_guessed() {
-    let env = TestEnv::start_with(&[
-        ("rate_limit_capacity", "lots"),
-        ("trusted_proxy_hops", "-1"),
-    ])
-    .await;
+    let env = TestEnv::start_with(&[("rate_limit", "lots"), ("trusted_proxy_hops", "-1")]).await;
     // Raw requests: the harness's calls refuse any 500, which is the point here.
     let http = reqwest::Client::new();
     let url = format!("{}/product", env.base);
@@ -271,7 +263,9 @@ async fn a_nonsense_setting_is_refused_not_guessed() {
     assert_eq!(forwarded.status(), 500);
     let log = env.stderr_of("products-api");
     assert!(
-        log.contains("variable rate_limit_capacity: expected a whole number from 1 to 4294967295"),
+        log.contains(
+            "variable rate_limit: expected capacity/refill per second (e.g. 20/0.2), or off"
+        ),
         "{log}"
     );
     assert!(

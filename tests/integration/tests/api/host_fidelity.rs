@@ -12,7 +12,7 @@ struct Probe {
     app: Arc<App>,
     base: String,
     _db: TestDatabase,
-    _redis: RedisServer,
+    redis: RedisServer,
 }
 
 impl Probe {
@@ -41,7 +41,7 @@ impl Probe {
             app,
             base,
             _db: db,
-            _redis: redis,
+            redis,
         }
     }
 
@@ -207,4 +207,64 @@ async fn database_errors_keep_their_meaning() {
         );
         assert_eq!(p.app.stats().since(&before).pg_statements, 2, "{case}");
     }
+}
+
+/// Spin 3.6.3's key-value store backed by Redis (`key-value-redis`): raw
+/// keys (what outbound Redis wrote, no prefix), `None` for a missing key,
+/// `AccessDenied` for a label the component does not list, a type error as
+/// `Other`, and no start at all when a listed label is not configured.
+#[tokio::test]
+async fn the_key_value_store_reads_the_same_redis_as_spin() {
+    let p = Probe::start("http://127.0.0.1:1").await;
+    let mut redis = integration::redis_client(&p.redis);
+    redis::cmd("SET")
+        .arg("catalog:product:7")
+        .arg("written by a script")
+        .exec(&mut redis)
+        .unwrap();
+    redis::cmd("SADD")
+        .arg("a-set")
+        .arg("x")
+        .exec(&mut redis)
+        .unwrap();
+    let before = p.app.stats();
+    assert_eq!(
+        p.get("/probe/kv/cache/catalog:product:7").await,
+        (200, "written by a script".to_string())
+    );
+    let used = p.app.stats().since(&before);
+    assert_eq!(
+        (used.key_value_calls, used.redis_connections),
+        (2, 0),
+        "open + get, no outbound Redis connection"
+    );
+    assert_eq!(
+        p.get("/probe/kv/cache/absent").await,
+        (404, "none".to_string())
+    );
+    assert_eq!(
+        p.get("/probe/kv/elsewhere/k").await,
+        (403, "Error::AccessDenied".to_string())
+    );
+    let (status, body) = p.get("/probe/kv/cache/a-set").await;
+    assert_eq!(status, 500);
+    assert!(body.starts_with("Error::Other("), "{body}");
+
+    // A listed label the runtime config does not define stops the start.
+    let err = match App::load(platform_host::AppOptions {
+        manifest: integration::workspace_root().join("tests/fixtures/probe/spin.toml"),
+        env: ["REDIS_URL", "REDIS_PORT", "DATABASE_URL", "DATABASE_PORT"]
+            .into_iter()
+            .map(|v| (format!("SPIN_VARIABLE_{v}"), "1".to_string()))
+            .collect(),
+        use_process_env: false,
+        components: Vec::new(),
+        check_transactions: true,
+        logs: Default::default(),
+        runtime_config: Default::default(),
+    }) {
+        Ok(_) => panic!("loaded without the store's runtime config"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("unknown key_value_stores label"), "{err}");
 }

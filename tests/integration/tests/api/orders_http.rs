@@ -292,7 +292,7 @@ async fn another_users_order_is_not_found_cached_or_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_orders_once() {
     // Replays take tokens too (each is a request); room for this test's 24.
-    let env = TestEnv::start_with(&[("rate_limit_capacity", "50")]).await;
+    let env = TestEnv::start_with(&[("rate_limit", "50/10")]).await;
     let (_, token) = env.customer_account("Citra").await;
     let p = env
         .products(&[("Kopi", 25_000, 100), ("Teh", 10_000, 100)])

@@ -47,6 +47,7 @@ impl SpinProcess {
         components: &[String],
         listen: Option<&str>,
         vars: &HashMap<String, String>,
+        runtime_config: &Path,
         name: &str,
     ) -> SpinProcess {
         let root = workspace_root();
@@ -55,7 +56,8 @@ impl SpinProcess {
         let mut cmd = Command::new(spin);
         cmd.current_dir(&root)
             .args(["up", "--from", "spin.toml"])
-            .args(["--runtime-config-file", "runtime-config.toml"])
+            .arg("--runtime-config-file")
+            .arg(runtime_config)
             .envs(vars)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -163,6 +165,14 @@ async fn the_journey_runs_on_a_real_spin() {
     .into_iter()
     .map(|(k, v)| (format!("SPIN_VARIABLE_{k}"), v))
     .collect();
+    // The `cache` key-value store on this test's Redis.
+    let runtime_config =
+        std::env::temp_dir().join(format!("real-spin-{}-runtime.toml", std::process::id()));
+    std::fs::write(
+        &runtime_config,
+        integration::runtime_config_toml(&redis.url()),
+    )
+    .unwrap();
 
     // The first `spin` call unpacks the binary (../shared/tools/spin): once,
     // before two processes would race to do it.
@@ -184,8 +194,8 @@ async fn the_journey_runs_on_a_real_spin() {
         .map(|t| t.component.clone())
         .collect();
     let workers: Vec<String> = integration::WORKERS.iter().map(|w| w.to_string()).collect();
-    let app = SpinProcess::start(&spin, &http, Some(&listen), &vars, "app");
-    let saga = SpinProcess::start(&spin, &workers, None, &vars, "workers");
+    let app = SpinProcess::start(&spin, &http, Some(&listen), &vars, &runtime_config, "app");
+    let saga = SpinProcess::start(&spin, &workers, None, &vars, &runtime_config, "workers");
     let client = Client {
         http: reqwest::Client::new(),
         base: base.clone(),

@@ -40,6 +40,10 @@ async fn redis_trigger_has_spin_delivery_semantics() {
             use_process_env: false,
             components: Vec::new(),
             check_transactions: true,
+            runtime_config: integration::runtime_config(&HashMap::from([(
+                "SPIN_VARIABLE_REDIS_URL".to_string(),
+                redis.url(),
+            )])),
         })
         .expect("fixture app loads (run `cargo xtask build`)"),
     );
