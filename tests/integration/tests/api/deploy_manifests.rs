@@ -92,6 +92,11 @@ fn every_selected_component_exists_and_runs_in_one_spinapp() {
 }
 
 #[test]
+fn key_value_stores_are_the_apps_redis() {
+    holds(key_value_violations);
+}
+
+#[test]
 fn images_are_pinned() {
     holds(image_violations);
 }
@@ -416,4 +421,23 @@ fn the_alert_rules_only_name_metrics_the_relay_exports() {
         }
     }
     assert!(alerts.len() >= 8, "{alerts:?}");
+}
+
+#[test]
+fn a_cache_store_missing_or_elsewhere_is_refused() {
+    let mut app = gateway_of("dev");
+    app["spec"]["runtimeConfig"] = Value::Null;
+    let errors = violations(key_value_violations, &dev_with(app));
+    assert!(
+        errors.iter().any(|e| e.contains("does not define")),
+        "{errors:#?}"
+    );
+    let mut app = gateway_of("dev");
+    app["spec"]["runtimeConfig"]["keyValueStores"][0]["options"][0]["valueFrom"]["secretKeyRef"]
+        ["key"] = Value::from("other_redis");
+    let errors = violations(key_value_violations, &dev_with(app));
+    assert!(
+        errors.iter().any(|e| e.contains("redis_url")),
+        "{errors:#?}"
+    );
 }

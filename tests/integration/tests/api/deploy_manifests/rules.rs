@@ -511,6 +511,43 @@ pub(crate) fn ordering_violations(d: &Deployment) -> Vec<String> {
     errors
 }
 
+/// Every key-value label a selected component lists is configured in its
+/// SpinApp (Spin refuses to start otherwise) as Redis whose `url` is the
+/// Secret's `redis_url`: the cached reads must see the Redis the
+/// write-through scripts write (runtime-config.toml says why).
+pub(crate) fn key_value_violations(d: &Deployment) -> Vec<String> {
+    let mut errors = Vec::new();
+    for app in d.spinapps() {
+        let stores = app["spec"]["runtimeConfig"]["keyValueStores"].as_array();
+        let store = |label: &str| stores?.iter().find(|s| s["name"] == label);
+        for c in selected(app, d.spin) {
+            let Some(component) = d.spin.component.get(&c) else {
+                continue;
+            };
+            for label in &component.key_value_stores {
+                let Some(s) = store(label) else {
+                    errors.push(format!(
+                        "{}: {c} lists key-value store {label:?}, which its runtimeConfig does not define",
+                        id(app)
+                    ));
+                    continue;
+                };
+                let url = s["options"]
+                    .as_array()
+                    .and_then(|o| o.iter().find(|o| o["name"] == "url"));
+                let from = url.map(|u| &u["valueFrom"]["secretKeyRef"]["key"]);
+                if s["type"] != "redis" || from.is_none_or(|k| k != "redis_url") {
+                    errors.push(format!(
+                        "{}: key-value store {label:?} must be type redis with its url from the Secret key redis_url",
+                        id(app)
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}
+
 pub(crate) type Rule = fn(&Deployment) -> Vec<String>;
 
 /// Runs one rule over every rendered overlay; fails listing every violation.
