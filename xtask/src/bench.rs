@@ -18,7 +18,7 @@ mod scenarios;
 mod scripts;
 mod servers;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -59,7 +59,7 @@ pub fn bench(opts: Options) -> anyhow::Result<()> {
     let scenarios = measure::scenarios(servers, &opts, &out, &backends.db_url)?;
     let instantiation = match opts.runtime {
         Runtime::Spin => None,
-        Runtime::Host => Some(instantiation(&root, &backends.variables)?),
+        Runtime::Host => Some(instantiation(&root, &backends)?),
     };
     let results = Results::new(&opts, scenarios, wasm_sizes(&root), instantiation)?;
     report(&out, &results)
@@ -93,15 +93,21 @@ fn wasm_sizes(root: &Path) -> BTreeMap<String, u64> {
 }
 
 /// p50/p99 instantiation of each HTTP component of the app (project host).
-fn instantiation(
-    root: &Path,
-    variables: &HashMap<String, String>,
-) -> anyhow::Result<Vec<Instantiation>> {
+fn instantiation(root: &Path, backends: &Backends) -> anyhow::Result<Vec<Instantiation>> {
     let out = Command::new(root.join("target/bench-native/platform-host"))
         .args(["--from", "spin.toml", "--measure-instantiation", "500"])
-        .envs(variables)
+        .arg("--runtime-config-file")
+        .arg(&backends.runtime_config)
+        .envs(&backends.variables)
         .env("RUST_LOG", "warn")
         .output()?;
+    // A host that could not load the app measured nothing: say why.
+    if !out.status.success() {
+        anyhow::bail!(
+            "measuring instantiation failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // One JSON object a line; anything else (a stray log line) is skipped.
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
