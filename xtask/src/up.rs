@@ -393,6 +393,10 @@ impl Supervisor {
         restart: bool,
     ) -> anyhow::Result<()> {
         eprintln!("$ {}", display(&command));
+        // Its own process group: `spin up` runs its trigger as a child
+        // process, and stopping the group stops both (the terminal's Ctrl-C
+        // reaches only xtask, which passes it on below).
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command
             .spawn()
             .with_context(|| format!("starting {name}: {}", display(&command)))?;
@@ -458,15 +462,14 @@ impl Drop for Supervisor {
             .collect();
         // Not reaped yet, so the pid is still this child's.
         for p in &running {
-            let _ = Command::new("kill")
-                .args(["-INT", &p.child.id().to_string()])
-                .status();
+            signal_group(p, "-INT");
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
         for p in &mut running {
             while matches!(p.child.try_wait(), Ok(None)) {
                 if Instant::now() >= deadline {
                     eprintln!("xtask: {} did not stop on SIGINT; killing it", p.name);
+                    signal_group(p, "-KILL");
                     let _ = p.child.kill();
                     let _ = p.child.wait();
                     break;
@@ -475,6 +478,12 @@ impl Drop for Supervisor {
             }
         }
     }
+}
+
+/// `signal` to `p`'s process group (its pid: it leads the group).
+fn signal_group(p: &Process, signal: &str) {
+    let group = format!("-{}", p.child.id());
+    let _ = Command::new("kill").args([signal, "--", &group]).status();
 }
 
 #[cfg(test)]
