@@ -7,7 +7,7 @@ declare const process: { env: Record<string, string | undefined> };
 const API = process.env.API_URL || 'http://127.0.0.1:3000';
 const apiPaths = [
   'product', 'register', 'login', 'refresh', 'logout', 'me', 'oauth',
-  'verify-email', 'password', 'order', 'payment', 'health', 'openapi.json',
+  'verify-email', 'password', 'order', 'payment', 'admin', 'health', 'openapi.json',
 ];
 const proxy = Object.fromEntries(
   apiPaths.map((p) => [`^/${p.replace('.', '\\.')}(/|\\?|$)`, { target: API, changeOrigin: false }]),

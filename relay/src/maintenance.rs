@@ -109,6 +109,42 @@ pub async fn health(db: &Client) -> Result<Health, tokio_postgres::Error> {
     })
 }
 
+/// What an operator watches beside the lifecycle (V19): orders by status,
+/// the last day's notifications by verdict, and the open anomalies by kind
+/// (`GET /admin/anomalies`'s rules, counted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorCounts {
+    pub orders: Vec<(String, i64)>,
+    pub notifications: Vec<(String, i64)>,
+    pub anomalies: Vec<(String, i64)>,
+}
+
+/// How long an event may wait for its consumer, or a status disagree,
+/// before it counts as an anomaly (the admin API's default).
+pub const ANOMALY_AFTER_SECS: i32 = 300;
+
+pub async fn operator_counts(db: &Client) -> Result<OperatorCounts, tokio_postgres::Error> {
+    let mut counts = OperatorCounts::default();
+    for r in db
+        .query("SELECT metric, label, value FROM operator_counts()", &[])
+        .await?
+    {
+        let row = (r.get::<_, String>(1), r.get::<_, i64>(2));
+        match r.get::<_, String>(0).as_str() {
+            "orders" => counts.orders.push(row),
+            _ => counts.notifications.push(row),
+        }
+    }
+    let rows = db
+        .query(
+            "SELECT kind, open FROM anomaly_counts($1)",
+            &[&ANOMALY_AFTER_SECS],
+        )
+        .await?;
+    counts.anomalies = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(counts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,48 @@ pub struct Metrics {
     pub paid_late: Gauge,
     pub orders_overdue: Gauge,
     pub oldest_overdue_secs: Gauge,
+    /// The operator's counts (V19), set on each tick.
+    pub orders: Family<Vec<(String, String)>, Gauge>,
+    pub notifications: Family<Vec<(String, String)>, Gauge>,
+    pub anomalies: Family<Vec<(String, String)>, Gauge>,
+}
+
+/// Every label a family exports, so one that emptied reads 0.
+const ORDER_STATUSES: [&str; 5] = ["pending", "paid", "failed", "expired", "cancelled"];
+const VERDICTS: [&str; 8] = [
+    "applied",
+    "already_applied",
+    "bad_signature",
+    "malformed",
+    "unknown_order",
+    "amount_mismatch",
+    "unconfirmed",
+    "paid_late",
+];
+const ANOMALY_KINDS: [&str; 5] = [
+    "refund_owed",
+    "refund_refused",
+    "refund_unconfirmed",
+    "status_mismatch",
+    "event_unacknowledged",
+];
+
+fn set_family(
+    family: &Family<Vec<(String, String)>, Gauge>,
+    label: &str,
+    known: &[&str],
+    rows: &[(String, i64)],
+) {
+    let names = known
+        .iter()
+        .map(|k| k.to_string())
+        .chain(rows.iter().map(|(k, _)| k.clone()));
+    for name in names {
+        let value = rows.iter().find(|(k, _)| *k == name).map_or(0, |(_, n)| *n);
+        family
+            .get_or_create(&vec![(label.to_string(), name)])
+            .set(value);
+    }
 }
 
 impl Metrics {
@@ -67,6 +109,12 @@ impl Metrics {
         self.paid_late.set(h.paid_late);
         self.orders_overdue.set(h.orders_overdue);
         self.oldest_overdue_secs.set(h.oldest_overdue_secs as i64);
+    }
+
+    pub fn set_operator(&self, c: &crate::maintenance::OperatorCounts) {
+        set_family(&self.orders, "status", &ORDER_STATUSES, &c.orders);
+        set_family(&self.notifications, "verdict", &VERDICTS, &c.notifications);
+        set_family(&self.anomalies, "kind", &ANOMALY_KINDS, &c.anomalies);
     }
 
     pub fn render(&self) -> String {
@@ -161,6 +209,17 @@ impl Metrics {
             "How long the most overdue pending order has waited for the sweep",
             self.oldest_overdue_secs.clone(),
         );
+        registry.register("orders", "Orders by status", self.orders.clone());
+        registry.register(
+            "payment_notifications_24h",
+            "Payment notifications received in the last 24 hours, by verdict",
+            self.notifications.clone(),
+        );
+        registry.register(
+            "anomalies",
+            "Open anomalies by kind (GET /admin/anomalies; events and mismatches after 5 minutes)",
+            self.anomalies.clone(),
+        );
         let mut out = String::new();
         let _ = encode(&mut out, &registry);
         out
@@ -209,6 +268,25 @@ mod tests {
             );
         }
         assert!(text.contains("relay_reconciled_total 3"), "{text}");
+        m.set_operator(&crate::maintenance::OperatorCounts {
+            orders: vec![("paid".to_string(), 7)],
+            notifications: vec![("bad_signature".to_string(), 2)],
+            anomalies: vec![("refund_owed".to_string(), 1)],
+        });
+        let text = m.render();
+        for line in [
+            r#"relay_orders{status="paid"} 7"#,
+            r#"relay_orders{status="pending"} 0"#,
+            r#"relay_payment_notifications_24h{verdict="bad_signature"} 2"#,
+            r#"relay_payment_notifications_24h{verdict="applied"} 0"#,
+            r#"relay_anomalies{kind="refund_owed"} 1"#,
+            r#"relay_anomalies{kind="event_unacknowledged"} 0"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
+        }
         assert!(
             text.contains(r#"relay_unacknowledged{type="payment.updated"} 4"#),
             "{text}"

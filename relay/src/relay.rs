@@ -411,6 +411,14 @@ impl Relay {
                 tracing::warn!(%error, "lifecycle health not read; trying again at the next tick");
             }
         }
+        match maintenance::operator_counts(db).await {
+            Ok(counts) => self.metrics.set_operator(&counts),
+            Err(e) => {
+                self.metrics.errors.inc();
+                let error = format!("{:#}", anyhow::Error::from(e));
+                tracing::warn!(%error, "operator counts not read; trying again at the next tick");
+            }
+        }
         if self.cfg.prune_batch == 0 {
             return;
         }

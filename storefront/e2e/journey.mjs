@@ -33,6 +33,12 @@
 //     "Forgot your password?", opens the mailed reset link, chooses a new
 //     password and signs in with it, and the second browser's session ends
 //     at its next refresh (its reload: the stored refresh token is refused).
+//  7. the back office: the admin lists the paid orders (/app/admin/orders,
+//     status filter), opens the newest one, finds a notification `applied`
+//     and an event `payment.updated` in its timeline, refunds the payment
+//     and sees it become `refunded` (Midtrans's refund notification, within
+//     REFUND_MS); the anomalies page loads; the shopper is found by the start
+//     of their email on the users page; the audit log shows the refund.
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -45,6 +51,8 @@ const SHOTS = resolve(process.env.SCREENSHOT_DIR || 'e2e/screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ACTION_MS = Number(process.env.E2E_ACTION_TIMEOUT_MS || 30_000);
 const SAGA_MS = Number(process.env.E2E_SAGA_TIMEOUT_MS || 90_000);
+/** How long a refund Midtrans accepted may take to read `refunded` (its notification). */
+const REFUND_MS = Number(process.env.E2E_REFUND_TIMEOUT_MS || 10_000);
 /** How long the session restore's /refresh is held back for the checkout clicked during it. */
 const RESTORE_DELAY_MS = 1500;
 const OAUTH_PROVIDER = process.env.OAUTH_PROVIDER;
@@ -237,6 +245,141 @@ async function waitForStatus(page, status) {
   } catch {
     throw new Failure(`order status stayed "${(await el.textContent())?.trim()}", expected "${status}" within ${SAGA_MS} ms`);
   }
+}
+
+/** The admin section's link in the admin pages' own navigation (the header has a "Products" too). */
+function adminNav(page, name) {
+  return page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name, exact: true });
+}
+
+/**
+ * 7. The back office, as an administrator in a browser of their own: the
+ * paid order `orderId` (the newest paid one) is found by the status filter,
+ * its timeline read, its payment refunded; then anomalies, the shopper
+ * (`shopperEmail`) among the users, and the refund in the audit log.
+ */
+async function backOffice(browser, viewport, { orderId, shopperEmail }) {
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  watch(page, 'back office');
+  const admin = { order_id: orderId };
+  result.admin = admin;
+  const noErrors = async (where) => {
+    const alerts = page.locator('.alert.error');
+    check((await alerts.count()) === 0, `${where} shows an error: ${(await alerts.allTextContents()).join(' ')}`);
+  };
+
+  await step('the admin opens the orders of the back office and filters the paid ones', async () => {
+    await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.goto(`${BASE}/app/admin/orders`);
+    await page.getByRole('heading', { name: 'Admin: orders', level: 1 }).waitFor();
+    await page.getByTestId('admin-order-row').first().waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption('paid');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL((url) => url.pathname === '/app/admin/orders' && url.searchParams.get('status') === 'paid');
+    // The list keeps the previous rows while it reads the new ones: wait for paid ones only.
+    try {
+      await page.waitForFunction(
+        (id) => {
+          const rows = [...document.querySelectorAll('[data-testid="admin-order-row"]')];
+          return rows.length > 0 && rows.every((r) => r.dataset.status === 'paid') && rows.some((r) => r.dataset.orderId === String(id));
+        },
+        orderId,
+        { timeout: ACTION_MS, polling: 100 },
+      );
+    } catch {
+      const rows = await page.getByTestId('admin-order-row').evaluateAll((els) => els.map((r) => `#${r.dataset.orderId} ${r.dataset.status}`));
+      throw new Failure(`the paid filter shows ${rows.join(', ') || 'no rows'}; expected only paid ones, order #${orderId} among them`);
+    }
+    admin.paid_rows = await page.getByTestId('admin-order-row').count();
+    await noErrors('the orders page');
+    await shot(page, 'admin-orders');
+  });
+
+  await step('the admin opens the paid order: its timeline has the applied notification and the payment.updated event', async () => {
+    await page.getByRole('link', { name: `Order #${orderId}`, exact: true }).click();
+    await page.waitForURL((url) => url.pathname === `/app/admin/orders/${orderId}`);
+    await page.getByRole('heading', { name: `Order #${orderId}`, level: 1 }).waitFor();
+    const status = page.getByTestId('payment-status');
+    await status.waitFor();
+    check((await status.textContent()).trim() === 'paid', `the payment reads "${(await status.textContent()).trim()}", expected paid`);
+    admin.payment_id = Number(await status.getAttribute('data-payment-id'));
+    check(admin.payment_id >= 1, 'no payment id on the page');
+    await page.locator('[data-testid="timeline-entry"][data-kind="notification"][data-verdict="applied"]').first().waitFor();
+    await page.locator('[data-testid="timeline-entry"][data-kind="event"][data-event-type="payment.updated"]').first().waitFor();
+    admin.timeline = await page.getByTestId('timeline-entry').evaluateAll((els) =>
+      els.map((li) => [li.dataset.kind, li.dataset.verdict || li.dataset.eventType || ''].filter(Boolean).join(' ')),
+    );
+    await noErrors('the order page');
+  });
+
+  await step('the admin refunds the payment and it reads refunded', async () => {
+    await page.getByRole('button', { name: 'Refund payment', exact: true }).click();
+    const refunded = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/admin/payments/${admin.payment_id}/refund`,
+      { timeout: ACTION_MS },
+    );
+    refunded.catch(() => {});
+    await page.getByRole('button', { name: 'Yes, refund payment', exact: true }).click();
+    const response = await refunded;
+    const body = await response.json().catch(() => null);
+    check([200, 202].includes(response.status()), `POST /admin/payments/${admin.payment_id}/refund answered ${response.status()}: ${body && body.error}`);
+    admin.refund = body;
+    const asked = Date.now();
+    const read = async () => (await page.getByTestId('payment-status').textContent())?.trim();
+    try {
+      // The page reads the order again by itself while the refund is on its way.
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="payment-status"]')?.textContent?.trim() === 'refunded',
+        null,
+        { timeout: REFUND_MS, polling: 250 },
+      );
+    } catch {
+      await page.reload();
+      await page.getByTestId('payment-status').waitFor();
+      const now = await read();
+      check(now === 'refunded', `the payment reads "${now}" ${REFUND_MS} ms after the refund (${JSON.stringify(body)}), expected refunded`);
+    }
+    admin.refunded_after_ms = Date.now() - asked;
+    await noErrors('the order page after the refund');
+    await shot(page, 'admin-order-detail');
+  });
+
+  await step('the anomalies page loads', async () => {
+    await adminNav(page, 'Anomalies').click();
+    await page.getByRole('heading', { name: 'Admin: anomalies', level: 1 }).waitFor();
+    await page.getByTestId('anomalies-none').or(page.getByTestId('anomaly-row').first()).waitFor();
+    admin.anomalies = await page.getByTestId('anomaly-row').count();
+    await noErrors('the anomalies page');
+    await shot(page, 'admin-anomalies');
+  });
+
+  await step('the admin finds the shopper by the start of their email', async () => {
+    await adminNav(page, 'Users').click();
+    await page.getByRole('heading', { name: 'Admin: users', level: 1 }).waitFor();
+    const prefix = shopperEmail.slice(0, shopperEmail.indexOf('@'));
+    await page.getByLabel('Email starts with').fill(prefix);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/app/admin/users' && url.searchParams.get('email') === prefix);
+    const row = page.locator(`[data-testid="user-row"][data-email="${shopperEmail}"]`);
+    await row.waitFor();
+    const role = await page.getByLabel(`Role of ${shopperEmail}`, { exact: true }).inputValue();
+    check(role === 'customer', `the shopper's role reads "${role}", expected customer`);
+    check((await page.getByTestId('user-row').count()) === 1, `the prefix ${prefix} matches more than the shopper`);
+    admin.user_found = true;
+    await noErrors('the users page');
+    await shot(page, 'admin-users');
+  });
+
+  await step('the audit log shows the refund', async () => {
+    await adminNav(page, 'Audit').click();
+    await page.getByRole('heading', { name: 'Admin: audit log', level: 1 }).waitFor();
+    await page.locator(`[data-testid="audit-row"][data-action="payment.refund"][data-target="payment:${admin.payment_id}"]`).waitFor();
+    admin.audited = true;
+    await noErrors('the audit page');
+    await shot(page, 'admin-audit');
+  });
+  await ctx.close();
 }
 
 async function main() {
@@ -620,6 +763,9 @@ async function main() {
         await victim.close();
       });
     }
+
+    // 7. The back office: the newest paid order (paid through "Pay now").
+    await backOffice(browser, viewport, { orderId: result.orders.ids.double_click, shopperEmail: email });
 
     check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
     await visitorCtx.close();

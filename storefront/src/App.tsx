@@ -7,6 +7,11 @@ import { matchPath, navigate, useLocation, type Loc } from './lib/router';
 import { AccountPage } from './pages/Account';
 import { ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage } from './pages/AccountLinks';
 import { AdminPage } from './pages/Admin';
+import { AdminAnomaliesPage } from './pages/AdminAnomalies';
+import { AdminAuditPage } from './pages/AdminAudit';
+import { AdminOrderPage } from './pages/AdminOrder';
+import { AdminOrdersPage } from './pages/AdminOrders';
+import { AdminUsersPage } from './pages/AdminUsers';
 import { CartPage } from './pages/Cart';
 import { LoginPage, OAuthCallbackPage, RegisterPage } from './pages/Login';
 import { OrderPage } from './pages/Order';
@@ -57,7 +62,7 @@ function Header({ loc }: { loc: Loc }) {
           )}
           {isAdmin && (
             <li>
-              <Link href="/app/admin" aria-current={current('/app/admin')}>
+              <Link href="/app/admin" aria-current={loc.path === '/app/admin' || loc.path.startsWith('/app/admin/') ? 'page' : undefined}>
                 Admin
               </Link>
             </li>
@@ -157,6 +162,36 @@ function route(loc: Loc) {
     return (
       <RequireAuth admin>
         <AdminPage loc={loc} />
+      </RequireAuth>
+    );
+  if (matchPath('/app/admin/orders', path))
+    return (
+      <RequireAuth admin>
+        <AdminOrdersPage loc={loc} />
+      </RequireAuth>
+    );
+  if ((m = matchPath('/app/admin/orders/:id', path)) && /^\d+$/.test(m.id))
+    return (
+      <RequireAuth admin>
+        <AdminOrderPage key={m.id} id={Number(m.id)} />
+      </RequireAuth>
+    );
+  if (matchPath('/app/admin/anomalies', path))
+    return (
+      <RequireAuth admin>
+        <AdminAnomaliesPage />
+      </RequireAuth>
+    );
+  if (matchPath('/app/admin/users', path))
+    return (
+      <RequireAuth admin>
+        <AdminUsersPage loc={loc} />
+      </RequireAuth>
+    );
+  if (matchPath('/app/admin/audit', path))
+    return (
+      <RequireAuth admin>
+        <AdminAuditPage loc={loc} />
       </RequireAuth>
     );
   return <NotFound />;

@@ -121,6 +121,7 @@ pub const COMPONENTS: &[&str] = &[
     "orders-api",
     "payments",
     "payments-api",
+    "admin-api",
     "order-created-worker",
     "payment-updated-worker",
     "maintenance-worker",

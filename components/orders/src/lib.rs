@@ -2,11 +2,12 @@
 //! `shop:platform/orders` and is composed into `orders-api` (the routes)
 //! and `payment-updated-worker` (the saga's compensation) by Spin.
 
+mod admin;
 mod cached;
 mod service;
 mod store;
 
-component_support::bindings!("orders-service");
+component_support::bindings!(operator "orders-service");
 
 use component_support::wit::types::{Error, Event, PageRequest};
 use exports::shop::platform::orders::{Guest, ItemRequest, Order, OrderPage};

@@ -16,7 +16,7 @@ use crate::cached::{self, LIST_TTL_SECS, ORDER_TTL_SECS};
 use crate::exports::shop::platform::orders::{Order, OrderPage};
 use crate::store::{self, Consumed, Created, Stored};
 
-fn db() -> Result<Db, ServiceError> {
+pub(crate) fn db() -> Result<Db, ServiceError> {
     Db::open(&config::get(&DATABASE_URL)?)
 }
 

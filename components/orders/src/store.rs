@@ -77,6 +77,16 @@ pub fn get(db: &Db, user_id: i64, id: OrderId) -> Result<Option<Stored>, Service
         .transpose()
 }
 
+/// Any order, whoever's (the operator's view); `None` when unknown.
+pub fn get_any(db: &Db, id: OrderId) -> Result<Option<Stored>, ServiceError> {
+    let sql = format!("SELECT {COLUMNS} FROM orders o WHERE o.id = $1");
+    let rs = db.query(&sql, &[ParameterValue::Int64(id.get())])?;
+    rs.rows
+        .first()
+        .map(|r| Stored::try_from(&r[..]))
+        .transpose()
+}
+
 /// A page of the user's orders, newest first, and how many they have.
 pub fn list(
     db: &Db,

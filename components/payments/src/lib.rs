@@ -2,6 +2,7 @@
 //! `shop:platform/payments` and is composed into `payments-api` (the routes
 //! and Midtrans's webhook) and `order-created-worker` (the saga) by Spin.
 
+mod admin;
 mod initiate;
 mod lifecycle;
 mod midtrans;
@@ -10,7 +11,7 @@ mod service;
 mod settings;
 mod store;
 
-component_support::bindings!("payments-service");
+component_support::bindings!(operator "payments-service");
 
 use component_support::wit::types::PaymentStatus;
 use component_support::wit::types::{Error, Event};
@@ -20,7 +21,7 @@ use exports::shop::platform::payments::{
 use platform_core::order::OrderId;
 use platform_core::payment::InitiateRequest as Checked;
 
-struct Payments;
+pub(crate) struct Payments;
 
 impl Guest for Payments {
     fn get_payment_for_order(user_id: i64, order_id: i64) -> Result<Payment, Error> {
@@ -45,7 +46,8 @@ impl Guest for Payments {
     }
 
     fn cancel_order(user_id: i64, order_id: i64) -> Result<PaymentStatus, Error> {
-        let status = lifecycle::cancel::cancel(user_id, OrderId::new(order_id)?)?;
+        let who = lifecycle::cancel::Canceller::Customer(user_id);
+        let status = lifecycle::cancel::cancel(who, OrderId::new(order_id)?)?;
         Ok(status.into())
     }
 

@@ -228,10 +228,11 @@ pub fn refund(
     server_key: &str,
     gateway_order_id: &str,
     amount: i64,
+    reason: &str,
 ) -> Result<RefundOutcome, ServiceError> {
     let body = serde_json::to_vec(&RefundRequest {
         amount,
-        reason: Some("paid after the order had ended".to_string()),
+        reason: Some(reason.to_string()),
         refund_key: format!("refund-{gateway_order_id}"),
     })
     .map_err(|e| ServiceError::internal(format!("refund request: {e}")))?;

@@ -204,7 +204,7 @@ pub(crate) fn apply(
                 &gateway_order_id,
             );
             let requested = Gateway::from_settings()
-                .and_then(|g| refund::request(db, &g, &gateway_order_id, amount));
+                .and_then(|g| refund::request(db, &g, &gateway_order_id, amount, refund::LATE));
             if let Err(e) = requested {
                 component_support::log::warn(
                     "refund not requested now; the sweep asks again",

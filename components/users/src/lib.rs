@@ -1,13 +1,14 @@
 //! The users service as a library component: it exports
 //! `shop:platform/users` and is composed into `accounts-api` by Spin.
 
+mod admin;
 mod links;
 mod oauth;
 mod service;
 mod settings;
 mod store;
 
-component_support::bindings!("users-service");
+component_support::bindings!(operator "users-service");
 
 use component_support::wit::types::Error;
 use exports::shop::platform::users::{

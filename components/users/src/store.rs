@@ -8,7 +8,7 @@ use spin_sdk::pg4::{DbValue, ParameterValue};
 
 use crate::exports::shop::platform::users::{Role, User};
 
-const COLUMNS: &str =
+pub const COLUMNS: &str =
     "id, full_name, email, role, created_at, password_hash, email_verified_at IS NOT NULL";
 
 /// A user and what only the service may see.

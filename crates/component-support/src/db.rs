@@ -5,6 +5,7 @@
 //! every atomic change is one statement, which is also why a statement that
 //! lost a serialization race or a deadlock can simply run once more.
 
+use platform_core::page::Page;
 use platform_core::sqlstate::{self, DbFailure};
 use platform_core::ServiceError;
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError, RowSet};
@@ -173,6 +174,23 @@ pub fn page_total(
     Ok(u64::try_from(total).unwrap_or(0))
 }
 
+/// `LIMIT $n OFFSET $m` for a page fetched one row too long (no count:
+/// the extra row says whether another page follows), its two values
+/// appended to `params`.
+pub fn page_window(page: &Page, params: &mut Vec<ParameterValue>) -> String {
+    params.push(ParameterValue::Int64(page.limit() + 1));
+    params.push(ParameterValue::Int64(page.offset()));
+    format!("LIMIT ${} OFFSET ${}", params.len() - 1, params.len())
+}
+
+/// The rows of a [`page_window`] page, and whether another page follows.
+pub fn split_page<T>(mut rows: Vec<T>, page: &Page) -> (Vec<T>, bool) {
+    let size = usize::try_from(page.limit()).unwrap_or(usize::MAX);
+    let more = rows.len() > size;
+    rows.truncate(size);
+    (rows, more)
+}
+
 pub fn int64(row: &Row, i: usize) -> Result<i64, ServiceError> {
     match row.get(i) {
         Some(DbValue::Int64(v)) => Ok(*v),
@@ -235,6 +253,14 @@ pub fn timestamp(row: &Row, i: usize) -> Result<String, ServiceError> {
             *y, *mo, *d, *h, *mi, *s, *ns,
         )),
         other => Err(decode_error(i, other)),
+    }
+}
+
+/// A nullable UTC `timestamp` column as RFC 3339 text.
+pub fn opt_timestamp(row: &Row, i: usize) -> Result<Option<String>, ServiceError> {
+    match row.get(i) {
+        Some(DbValue::DbNull) => Ok(None),
+        _ => timestamp(row, i).map(Some),
     }
 }
 

@@ -25,4 +25,15 @@ macro_rules! bindings {
             with: { "shop:platform/types@0.1.0": component_support::wit::types },
         });
     };
+    // A world of the operator's package (`wit/operator`: the services with
+    // their `admin` interfaces, and admin-api).
+    (operator $world:literal) => {
+        wit_bindgen::generate!({
+            world: $world,
+            path: "../../wit/operator",
+            with: { "shop:platform/types@0.1.0": component_support::wit::types },
+            // The other `shop:platform` interfaces these worlds name.
+            generate_all,
+        });
+    };
 }

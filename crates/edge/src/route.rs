@@ -5,6 +5,7 @@
 
 use platform_core::account::OAuthProvider;
 use platform_core::order::OrderId;
+use platform_core::path::parse_id;
 use platform_core::product::ProductId;
 use platform_core::ServiceError;
 
@@ -24,6 +25,8 @@ pub enum Route {
     Orders(Orders),
     /// `payments-api`: `/payment…`, composed with the payments service.
     Payments(Payments),
+    /// `admin-api`: `/admin…`, composed with the services' admin interfaces.
+    Admin(Admin),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,19 @@ pub enum Payments {
     CancelOrder(OrderId),
 }
 
+/// The operator's routes (issue 26); ids are checked positive integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    Orders,
+    Order(OrderId),
+    CancelOrder(OrderId),
+    RefundPayment(i64),
+    Anomalies,
+    Users,
+    SetRole(i64),
+    Audit,
+}
+
 /// A group's routes out of a [`Route`]; `None` for another group's route
 /// (which `spin.toml` never sends to this component).
 pub trait Group: Sized {
@@ -98,7 +114,7 @@ macro_rules! groups {
         }
     )*};
 }
-groups!(Operations, Products, Accounts, Orders, Payments);
+groups!(Operations, Products, Accounts, Orders, Payments, Admin);
 
 /// Why a request matched no route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +254,44 @@ const TABLE: &[Entry] = &[
     Entry {
         template: "/payment/webhook",
         methods: &[("POST", |_| Ok(Payments::Webhook.into()))],
+    },
+    Entry {
+        template: "/admin/orders",
+        methods: &[("GET", |_| Ok(Admin::Orders.into()))],
+    },
+    Entry {
+        template: "/admin/orders/{id}",
+        methods: &[("GET", |p| Ok(Admin::Order(OrderId::parse(p[0])?).into()))],
+    },
+    Entry {
+        template: "/admin/orders/{id}/cancel",
+        methods: &[("POST", |p| {
+            Ok(Admin::CancelOrder(OrderId::parse(p[0])?).into())
+        })],
+    },
+    Entry {
+        template: "/admin/payments/{id}/refund",
+        methods: &[("POST", |p| {
+            Ok(Admin::RefundPayment(parse_id(p[0], "payment id")?).into())
+        })],
+    },
+    Entry {
+        template: "/admin/anomalies",
+        methods: &[("GET", |_| Ok(Admin::Anomalies.into()))],
+    },
+    Entry {
+        template: "/admin/users",
+        methods: &[("GET", |_| Ok(Admin::Users.into()))],
+    },
+    Entry {
+        template: "/admin/users/{id}/role",
+        methods: &[("PUT", |p| {
+            Ok(Admin::SetRole(parse_id(p[0], "user id")?).into())
+        })],
+    },
+    Entry {
+        template: "/admin/audit",
+        methods: &[("GET", |_| Ok(Admin::Audit.into()))],
     },
 ];
 

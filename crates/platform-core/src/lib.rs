@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod account_link;
+pub mod admin;
 pub mod error;
 pub mod event;
 pub mod json;

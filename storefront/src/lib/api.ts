@@ -5,6 +5,16 @@ import { ApiError, errorFromResponse, networkError } from './errors';
 import type { FetchLike } from './auth';
 import type {
   Accepted,
+  AdminOrderDetail,
+  AdminOrderList,
+  AdminOrderQuery,
+  AdminUserEnvelope,
+  AdminUserList,
+  AdminUserQuery,
+  AnomalyAction,
+  AnomalyList,
+  AuditList,
+  AuditQuery,
   AuthorizeUrl,
   Cancelled,
   ChangePasswordRequest,
@@ -21,8 +31,11 @@ import type {
   ProductInput,
   ProductList,
   Provider,
+  RefundResult,
   Registration,
   ResetPasswordRequest,
+  Role,
+  RoleInput,
   Session,
   Tokens,
   User,
@@ -91,6 +104,11 @@ export function createClient(options: ApiOptions) {
 
   const q = (params: Record<string, number>) =>
     '?' + Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+  /** A query string of the parameters that have a value ('' when none). */
+  const query = (params: Record<string, string | number | undefined>) => {
+    const set = Object.entries(params).filter(([, v]) => v !== undefined && v !== '');
+    return set.length ? '?' + set.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&') : '';
+  };
 
   return {
     request,
@@ -142,6 +160,32 @@ export function createClient(options: ApiOptions) {
     cancelOrder: (id: number) => request<Cancelled>('POST', `/order/${id}/cancel`, { auth: true }),
     initiatePayment: (body: InitiateRequest) =>
       request<Initiated>('POST', '/payment/initiate', { body, auth: true }),
+
+    // The back office (administrators only; a customer gets 403)
+    adminListOrders: (filter: AdminOrderQuery) =>
+      request<AdminOrderList>('GET', '/admin/orders' + query({ ...filter }), { auth: true }),
+    adminGetOrder: (id: number) => request<AdminOrderDetail>('GET', `/admin/orders/${id}`, { auth: true }),
+    /** The customer's cancel for any order: 409 unless pending (a cancelled one answers 200 again). */
+    adminCancelOrder: (id: number) => request<Cancelled>('POST', `/admin/orders/${id}/cancel`, { auth: true }),
+    /** 202 `requested` / `owed`, 200 `refunded` (before); 409 nothing to refund; 502 Midtrans refused. */
+    adminRefundPayment: (paymentId: number) =>
+      request<RefundResult>('POST', `/admin/payments/${paymentId}/refund`, { auth: true }),
+    adminListAnomalies: (olderThanSecs?: number) =>
+      request<AnomalyList>('GET', '/admin/anomalies' + query({ older_than_secs: olderThanSecs }), { auth: true }),
+    /** An anomaly's fix: a POST with no body, to an admin path only. */
+    adminAction: (action: AnomalyAction) => {
+      if (action.method !== 'POST' || !/^\/admin\/[A-Za-z0-9/_-]+$/.test(action.path)) {
+        return Promise.reject(new ApiError(400, `Not an admin action: ${action.method} ${action.path}`));
+      }
+      return request<unknown>('POST', action.path, { auth: true });
+    },
+    adminListUsers: (filter: AdminUserQuery) =>
+      request<AdminUserList>('GET', '/admin/users' + query({ ...filter }), { auth: true }),
+    /** 409 for your own account. */
+    adminSetUserRole: (userId: number, role: Role) =>
+      request<AdminUserEnvelope>('PUT', `/admin/users/${userId}/role`, { body: { role } satisfies RoleInput, auth: true }),
+    adminListAudit: (filter: AuditQuery) =>
+      request<AuditList>('GET', '/admin/audit' + query({ ...filter }), { auth: true }),
   };
 }
 

@@ -53,3 +53,29 @@ export type Cancelled = Schemas['Cancelled'];
 export type PaymentStatus = Schemas['Payment']['status'];
 export type InitiateRequest = Schemas['InitiateRequest'];
 export type Initiated = Schemas['Initiated'];
+
+// The back office (`/admin/...`, administrators only).
+export type AdminOrderSummary = Schemas['AdminOrderSummary'];
+export type AdminOrderList = Schemas['AdminOrderList'];
+/** The filters of `GET /admin/orders` (with `page`, `page_size`). */
+export type AdminOrderQuery = NonNullable<operations['adminListOrders']['parameters']['query']>;
+export type AdminOrderDetail = Schemas['AdminOrderDetail'];
+export type AdminPayment = Schemas['AdminPayment'];
+export type AdminAttempt = Schemas['AdminAttempt'];
+export type AdminNotification = Schemas['AdminNotification'];
+export type AdminEvent = Schemas['AdminEvent'];
+/** `POST /admin/payments/{id}/refund`: 202 requested or owed, 200 refunded before. */
+export type RefundResult = Schemas['RefundResult'];
+export type AnomalyList = Schemas['AnomalyList'];
+export type Anomaly = Schemas['Anomaly'];
+export type AnomalyKind = Anomaly['kind'];
+export type AnomalyAction = Schemas['AnomalyAction'];
+export type AdminUser = Schemas['AdminUser'];
+export type AdminUserList = Schemas['AdminUserList'];
+export type AdminUserQuery = NonNullable<operations['adminListUsers']['parameters']['query']>;
+export type AdminUserEnvelope = Schemas['AdminUserEnvelope'];
+export type RoleInput = Schemas['RoleInput'];
+export type AuditEntry = Schemas['AuditEntry'];
+export type AuditList = Schemas['AuditList'];
+export type AuditQuery = NonNullable<operations['adminListAudit']['parameters']['query']>;
+export type AuditTargetType = AuditEntry['target_type'];

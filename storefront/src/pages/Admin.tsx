@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { AdminNav } from '../components/admin';
 import { ErrorMessage, Link, Loading, Notice, PageTitle, Pagination, positiveInt } from '../components/ui';
 import { useCooldown, useLoad } from '../components/useLoad';
 import { rupiah } from '../lib/format';
@@ -99,6 +100,7 @@ export function AdminPage({ loc }: { loc: Loc }) {
 
   return (
     <section>
+      <AdminNav current="products" />
       <PageTitle title="Admin">Admin: products</PageTitle>
       <form class="stack admin-form" onSubmit={save} aria-labelledby="form-title">
         <h2 id="form-title">{editing === null ? 'New product' : `Edit product #${editing}`}</h2>

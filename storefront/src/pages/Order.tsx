@@ -19,7 +19,7 @@ const OUTCOME: Record<OrderStatus, string> = {
 };
 
 /** Product names for order lines (the order only carries ids). */
-function useProductNames(order: Order | null): Record<number, string> {
+export function useProductNames(order: Order | null): Record<number, string> {
   const [names, setNames] = useState<Record<number, string>>({});
   const ids = order ? order.order_items.map((i) => i.product_id).join(',') : '';
   useEffect(() => {

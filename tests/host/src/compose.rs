@@ -29,6 +29,7 @@ pub fn load_component(base: &Path, id: &str, def: &ComponentDef) -> anyhow::Resu
              are not supported by the project host"
         );
     }
+    one_package_each(id, def.dependencies.keys())?;
     let mut graph = CompositionGraph::new();
     let socket = Package::from_bytes(&format!("spin-app:{id}"), None, bytes, graph.types_mut())?;
     let socket = graph.register_package(socket)?;
@@ -64,7 +65,58 @@ pub fn load_component(base: &Path, id: &str, def: &ComponentDef) -> anyhow::Resu
     Ok(graph.encode(EncodeOptions::default())?)
 }
 
+/// The package a dependency's name registers in Spin's composition graph:
+/// `ns:pkg` of `ns:pkg/iface@ver`, or a plain name itself.
+fn dependency_package(name: &str) -> &str {
+    let without_version = name.split('@').next().unwrap_or(name);
+    without_version.split('/').next().unwrap_or(without_version)
+}
+
+/// Spin 3.6.3 registers each dependency under its package's name and fails
+/// on a second from the same package ("package `shop:platform` has already
+/// been registered in the graph", crates/compose/src/lib.rs
+/// `register_dependency`): the project host refuses the same manifest.
+fn one_package_each<'a>(id: &str, names: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+    let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+    for name in names {
+        let package = dependency_package(name);
+        if let Some(first) = seen.insert(package, name) {
+            bail!(
+                "component {id}: dependencies {first} and {name} are from one package: \
+                 package `{package}` has already been registered in the graph (Spin 3.6.3 \
+                 composes at most one dependency per package)"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn package_exports(graph: &CompositionGraph, package: &Package, name: &str) -> bool {
     let world = &graph.types()[package.ty()];
     world.exports.keys().any(|k| k == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_dependencies_from_one_package_are_refused_as_spin_does() {
+        let ok = [
+            "shop:orders-admin/admin@0.1.0",
+            "shop:users-admin/admin@0.1.0",
+        ]
+        .map(String::from);
+        assert!(one_package_each("admin-api", ok.iter()).is_ok());
+        let same = ["shop:platform/orders@0.1.0", "shop:platform/users@0.1.0"].map(String::from);
+        let err = one_package_each("admin-api", same.iter())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("package `shop:platform` has already been registered"),
+            "{err}"
+        );
+        assert_eq!(dependency_package("plain-name"), "plain-name");
+        assert_eq!(dependency_package("a:b@1.0.0"), "a:b");
+    }
 }

@@ -117,6 +117,13 @@ fn refundable(tx: &Transaction) -> bool {
     }
 }
 
+fn take_refund_failure(shared: &Shared) -> bool {
+    let mut state = shared.state.lock().unwrap();
+    let fail = state.fail_refunds > 0;
+    state.fail_refunds = state.fail_refunds.saturating_sub(1);
+    fail
+}
+
 /// `POST /v2/{order_id}/refund`: a paid transaction becomes `refund`,
 /// once per transaction; its `refund_key` retried answers the same again.
 pub(crate) async fn refund(
@@ -127,6 +134,14 @@ pub(crate) async fn refund(
 ) -> Reply {
     if !authorized(shared, headers) {
         return unauthorized();
+    }
+    if take_refund_failure(shared) {
+        let body = MidtransErrors {
+            status_code: Some("503".into()),
+            status_message: Some("Midtrans is temporarily unavailable".into()),
+            ..MidtransErrors::default()
+        };
+        return reply(503, &body);
     }
     let req = match serde_json::from_slice::<RefundRequest>(body) {
         Ok(req) => req,

@@ -168,6 +168,8 @@ struct State {
     /// Snap creations whose reply is lost (answered 504 after the
     /// transaction was recorded), counted down.
     lose_replies: usize,
+    /// Refund requests still to answer 503 (Midtrans down) before trying.
+    fail_refunds: usize,
     /// How long Snap's creations take to answer (after recording).
     snap_delay: Duration,
     /// Authorized Core API expire calls per order id, whatever they answered.
@@ -301,6 +303,12 @@ impl Sandbox {
     /// get the token, and Midtrans holds the order id.
     pub fn lose_next_snap_replies(&self, n: usize) {
         self.shared.state.lock().unwrap().lose_replies = n;
+    }
+
+    /// The next `n` refund requests answer 503 without refunding (Midtrans
+    /// unavailable): the caller must keep the refund owed and ask again.
+    pub fn fail_next_refunds(&self, n: usize) {
+        self.shared.state.lock().unwrap().fail_refunds = n;
     }
 
     /// Snap creations answer `delay` after recording the transaction (a

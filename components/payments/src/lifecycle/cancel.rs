@@ -1,7 +1,8 @@
 //! `POST /order/{id}/cancel`: the customer ends their own unpaid order
 //! through the sweep's path (ask Midtrans, close every attempt there, then
 //! the payment), so a cancel and a settlement arriving together end with
-//! exactly one of them.
+//! exactly one of them. The operator's cancel (`POST /admin/orders/{id}/
+//! cancel`) is the same path for any order, audited with the close.
 
 use platform_core::lifecycle::Step;
 use platform_core::order::OrderId;
@@ -12,15 +13,42 @@ use super::store::{self, Ending, OrderLook};
 use super::{settle, Gateway, Settled};
 use crate::service::{db, Publisher};
 
-pub fn cancel(user_id: i64, order: OrderId) -> Result<PaymentStatus, ServiceError> {
+/// Who cancels: the order's customer, or an operator (any order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Canceller {
+    Customer(i64),
+    Operator(i64),
+}
+
+impl Canceller {
+    fn may_cancel(self, owner: i64) -> bool {
+        match self {
+            Canceller::Customer(user_id) => user_id == owner,
+            Canceller::Operator(_) => true,
+        }
+    }
+
+    fn operator(self) -> Option<i64> {
+        match self {
+            Canceller::Customer(_) => None,
+            Canceller::Operator(actor) => Some(actor),
+        }
+    }
+}
+
+pub fn cancel(who: Canceller, order: OrderId) -> Result<PaymentStatus, ServiceError> {
     let db = db()?;
+    if let Some(actor) = who.operator() {
+        // Before anything is closed at Midtrans: the token's role may be stale.
+        store::require_admin(&db, actor)?;
+    }
     let not_found = || ServiceError::not_found(format!("Order {} not found", order.get()));
     let view = match store::order(&db, order.get())? {
-        Some(OrderLook::Pending(view)) if view.user_id == user_id => view,
+        Some(OrderLook::Pending(view)) if who.may_cancel(view.user_id) => view,
         Some(OrderLook::Ended {
             user_id: owner,
             status,
-        }) if owner == user_id => return ended(order, &status),
+        }) if who.may_cancel(owner) => return ended(order, &status),
         _ => return Err(not_found()),
     };
     let step = Step {
@@ -40,7 +68,10 @@ pub fn cancel(user_id: i64, order: OrderId) -> Result<PaymentStatus, ServiceErro
         &mut publisher,
         &view,
         &step,
-        Ending::Cancelled { user_id },
+        Ending::Cancelled {
+            user_id: view.user_id,
+            operator: who.operator(),
+        },
     )? {
         Settled::Closed => Ok(PaymentStatus::Cancelled),
         Settled::Paid => ended(order, "paid"),

@@ -124,8 +124,9 @@ pub fn mark_cancelling(db: &Db, order_id: i64, user_id: i64) -> Result<(), Servi
 pub enum Ending {
     /// Its time ran out (the sweep).
     Expired,
-    /// Its customer cancelled it.
-    Cancelled { user_id: i64 },
+    /// Its customer (`user_id`) cancelled it, or an operator did for them
+    /// (audited with the close, V19).
+    Cancelled { user_id: i64, operator: Option<i64> },
 }
 
 /// What `close_unpaid_order` did.
@@ -142,18 +143,32 @@ pub enum CloseOutcome {
 }
 
 pub fn close(db: &Db, order_id: i64, ending: Ending) -> Result<CloseOutcome, ServiceError> {
-    let (status, user) = match ending {
-        Ending::Expired => ("expired", ParameterValue::DbNull),
-        Ending::Cancelled { user_id } => ("cancelled", ParameterValue::Int64(user_id)),
+    let rs = match ending {
+        Ending::Cancelled {
+            operator: Some(actor),
+            ..
+        } => db.query(
+            "SELECT outcome, status, event FROM operator_cancel_order($1, $2)",
+            &[
+                ParameterValue::Int64(order_id),
+                ParameterValue::Int64(actor),
+            ],
+        )?,
+        Ending::Expired | Ending::Cancelled { operator: None, .. } => {
+            let (status, user) = match ending {
+                Ending::Cancelled { user_id, .. } => ("cancelled", ParameterValue::Int64(user_id)),
+                Ending::Expired => ("expired", ParameterValue::DbNull),
+            };
+            db.query(
+                "SELECT outcome, status, event FROM close_unpaid_order($1, $2, $3)",
+                &[
+                    ParameterValue::Int64(order_id),
+                    ParameterValue::Str(status.to_string()),
+                    user,
+                ],
+            )?
+        }
     };
-    let rs = db.query(
-        "SELECT outcome, status, event FROM close_unpaid_order($1, $2, $3)",
-        &[
-            ParameterValue::Int64(order_id),
-            ParameterValue::Str(status.to_string()),
-            user,
-        ],
-    )?;
     let row = rs
         .rows
         .first()
@@ -166,10 +181,91 @@ pub fn close(db: &Db, order_id: i64, ending: Ending) -> Result<CloseOutcome, Ser
             status: db::opt_text(row, 1)?.unwrap_or_default(),
         }),
         "not_found" => Ok(CloseOutcome::NotFound),
+        "forbidden" => Err(forbidden()),
         other => Err(ServiceError::internal(format!(
             "close_unpaid_order outcome {other}"
         ))),
     }
+}
+
+fn forbidden() -> ServiceError {
+    ServiceError::Forbidden("Administrator role required".to_string())
+}
+
+/// The operator's role, read now: a token carries it for its lifetime.
+pub fn require_admin(db: &Db, actor: i64) -> Result<(), ServiceError> {
+    let rs = db.query(
+        "SELECT 1 FROM users WHERE id = $1 AND role = 'admin'",
+        &[ParameterValue::Int64(actor)],
+    )?;
+    if rs.rows.is_empty() {
+        return Err(forbidden());
+    }
+    Ok(())
+}
+
+/// What `operator_refund` (V19) found to refund.
+pub enum OperatorRefund {
+    /// The attempts to ask Midtrans about: (gateway order id, amount).
+    Attempts {
+        attempts: Vec<(String, i64)>,
+    },
+    /// Nothing left: it was refunded.
+    Refunded,
+    /// No money to return; `status` is the payment's.
+    Nothing {
+        status: String,
+    },
+    NotFound,
+}
+
+pub fn operator_refund(
+    db: &Db,
+    payment_id: i64,
+    actor: i64,
+) -> Result<OperatorRefund, ServiceError> {
+    let rs = db.query(
+        "SELECT outcome, payment_status, gateway_order_id, amount FROM operator_refund($1, $2)",
+        &[
+            ParameterValue::Int64(payment_id),
+            ParameterValue::Int64(actor),
+        ],
+    )?;
+    let first = rs
+        .rows
+        .first()
+        .ok_or_else(|| ServiceError::internal("operator_refund returned no row"))?;
+    match db::text(first, 0)?.as_str() {
+        "refund" => Ok(OperatorRefund::Attempts {
+            attempts: rs
+                .rows
+                .iter()
+                .map(|r| Ok((db::text(r, 2)?, db::int64(r, 3)?)))
+                .collect::<Result<_, ServiceError>>()?,
+        }),
+        "refunded" => Ok(OperatorRefund::Refunded),
+        "nothing" => Ok(OperatorRefund::Nothing {
+            status: db::text(first, 1)?,
+        }),
+        "not_found" => Ok(OperatorRefund::NotFound),
+        "forbidden" => Err(forbidden()),
+        other => Err(ServiceError::internal(format!(
+            "operator_refund outcome {other}"
+        ))),
+    }
+}
+
+/// A payment's status now.
+pub fn payment_status(db: &Db, payment_id: i64) -> Result<String, ServiceError> {
+    let rs = db.query(
+        "SELECT status FROM payments WHERE id = $1",
+        &[ParameterValue::Int64(payment_id)],
+    )?;
+    rs.rows
+        .first()
+        .map(|r| db::text(r, 0))
+        .transpose()?
+        .ok_or_else(|| ServiceError::not_found(format!("Payment {payment_id} not found")))
 }
 
 /// Refunds owed and not yet accepted: (gateway order id, amount).

@@ -4,6 +4,7 @@
 
 mod account_links_http;
 mod accounts_http;
+mod admin_http;
 mod catalog_component;
 mod catalog_http;
 mod contract_fuzz;

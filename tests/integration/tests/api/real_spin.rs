@@ -385,6 +385,45 @@ async fn the_journey_runs_on_a_real_spin() {
         assert_eq!(status, 200, "{read}: {body}");
         assert_eq!(body["product"]["stock"], 7, "{read}: {body}");
     }
+    // The operator's API: admin-api composes three services' admin
+    // interfaces, one package each (Spin refuses two from one package).
+    let admin_id: i64 = sql
+        .query_one(
+            "INSERT INTO users (full_name, email, role) VALUES ('Ops', 'ops@spin.test', 'admin') \
+             RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let admin = integration::TestEnv::token(admin_id, true);
+    let (status, detail) = client
+        .call("GET", &format!("/admin/orders/{paid}"), Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{detail}\n{}", app.log());
+    assert_eq!(detail["payment"]["status"], "paid", "{detail}");
+    let payment_id = detail["payment"]["id"].as_i64().unwrap();
+    let (status, refund) = client
+        .call(
+            "POST",
+            &format!("/admin/payments/{payment_id}/refund"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{refund}\n{}", app.log());
+    eventually(
+        30,
+        "the refunded payment reads refunded",
+        || app.log(),
+        || async {
+            let (_, detail) = client
+                .call("GET", &format!("/admin/orders/{paid}"), Some(&admin), None)
+                .await;
+            detail["payment"]["status"] == "refunded"
+        },
+    )
+    .await;
     let log = app.log();
     assert!(
         !log.contains("key-value"),

@@ -362,6 +362,50 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
             ..cost(7, 1, (1, 3), (2, 2))
         },
     ),
+    // The operator (issue 26). Reads: jwt_secret, then database_url in each
+    // service the route calls (admin-api composes the orders, payments and
+    // users admin interfaces; the order's page asks two: two connections).
+    ("GET", "/admin/orders", "", cost(2, 1, (1, 1), (0, 0))),
+    // The order, its events; the payment, its attempts, its notifications.
+    ("GET", "/admin/orders/{id}", "", cost(3, 1, (2, 5), (0, 0))),
+    // Edge as POST /order; payments: database_url, the Core API's URL, the
+    // server key; operator_refund (role check, owed, audit), Midtrans's
+    // answer recorded, the status read back; the refund call.
+    (
+        "POST",
+        "/admin/payments/{id}/refund",
+        "paid payment",
+        Cost {
+            http: 1,
+            ..cost(6, 1, (1, 3), (1, 1))
+        },
+    ),
+    // The customer's cancel (its row above) plus the role read before
+    // anything is closed at Midtrans.
+    (
+        "POST",
+        "/admin/orders/{id}/cancel",
+        "started payment",
+        Cost {
+            http: 2,
+            ..cost(7, 1, (1, 4), (2, 2))
+        },
+    ),
+    ("GET", "/admin/anomalies", "", cost(2, 1, (1, 1), (0, 0))),
+    (
+        "GET",
+        "/admin/users",
+        "email prefix",
+        cost(2, 1, (1, 1), (0, 0)),
+    ),
+    // Edge's limiter; set_user_role (role check, change, audit), the user read.
+    (
+        "PUT",
+        "/admin/users/{id}/role",
+        "",
+        cost(4, 1, (1, 2), (1, 1)),
+    ),
+    ("GET", "/admin/audit", "", cost(2, 1, (1, 1), (0, 0))),
 ];
 
 fn budget(method: &str, template: &str, case: &str) -> Cost {
@@ -886,6 +930,107 @@ async fn orders_and_payments(
         200,
     )
     .await;
+    let paid = env.call("GET", "/order", Some(&token), None).await.json["orders"][1]["id"]
+        .as_i64()
+        .unwrap();
+    operator(env, m, &token, paid).await;
+}
+
+/// The operator's routes: reads compose three services' admin interfaces;
+/// each write checks the role in the database and writes its audit row in
+/// the statement that makes the change.
+async fn operator(env: &TestEnv, m: &mut Measured, buyer: &str, paid: i64) {
+    let admin_id: i64 = env
+        .db
+        .client()
+        .await
+        .query_one(
+            "INSERT INTO users (full_name, email, role) VALUES ('Ops', 'ops@shop.example', 'admin') \
+             RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let admin = TestEnv::token(admin_id, true);
+    let get = |p: &str| env.http.get(format!("{}{p}", env.base)).bearer_auth(&admin);
+    let post = |p: &str| {
+        env.http
+            .post(format!("{}{p}", env.base))
+            .bearer_auth(&admin)
+    };
+    m.one(
+        env,
+        ("GET", "/admin/orders", ""),
+        get("/admin/orders?status=paid"),
+        200,
+    )
+    .await;
+    let detail = format!("/admin/orders/{paid}");
+    m.one(env, ("GET", "/admin/orders/{id}", ""), get(&detail), 200)
+        .await;
+    let payment_id = env.call("GET", &detail, Some(&admin), None).await.json["payment"]["id"]
+        .as_i64()
+        .unwrap();
+    m.one(
+        env,
+        ("POST", "/admin/payments/{id}/refund", "paid payment"),
+        post(&format!("/admin/payments/{payment_id}/refund")),
+        202,
+    )
+    .await;
+    let order = env
+        .call(
+            "POST",
+            "/order",
+            Some(buyer),
+            Some(json!({"items": [{"product_id": env.products(&[("Ops item", 500, 5)]).await[0], "quantity": 1}]})),
+        )
+        .await;
+    let id = order.json["order"]["id"].as_i64().unwrap();
+    let initiate =
+        json!({"order_id": id, "customer_name": "Budget", "customer_email": "b@example.com"});
+    assert_eq!(
+        env.call("POST", "/payment/initiate", Some(buyer), Some(initiate))
+            .await
+            .status,
+        200
+    );
+    m.one(
+        env,
+        ("POST", "/admin/orders/{id}/cancel", "started payment"),
+        post(&format!("/admin/orders/{id}/cancel")),
+        200,
+    )
+    .await;
+    m.one(
+        env,
+        ("GET", "/admin/anomalies", ""),
+        get("/admin/anomalies"),
+        200,
+    )
+    .await;
+    m.one(
+        env,
+        ("GET", "/admin/users", "email prefix"),
+        get("/admin/users?email=budget"),
+        200,
+    )
+    .await;
+    let (customer, _) = env.customer_account("Promoted").await;
+    m.one(
+        env,
+        ("PUT", "/admin/users/{id}/role", ""),
+        env.http
+            .put(format!("{}/admin/users/{customer}/role", env.base))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(json!({"role": "admin"}).to_string()),
+        200,
+    )
+    .await;
+    m.one(env, ("GET", "/admin/audit", ""), get("/admin/audit"), 200)
+        .await;
 }
 
 #[tokio::test]

@@ -267,6 +267,30 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         assert_eq!(mails(kind), 1, "{kind} mails to {email}");
     }
 
+    // The back office refunded the paid order from its page, audited once.
+    assert_eq!(summary["admin"]["audited"], true, "{summary}");
+    let payment = summary["admin"]["payment_id"]
+        .as_i64()
+        .expect("admin.payment_id");
+    let refunded = db
+        .query_one(
+            "SELECT count(*) FROM payments WHERE id = $1 AND status = 'refunded'",
+            &[&payment],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(refunded, 1, "{summary}");
+    let audited = db
+        .query_one(
+            "SELECT count(*) FROM admin_audit WHERE action = 'payment.refund' AND target_id = $1",
+            &[&payment],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(audited, 1, "{summary}");
+
     for name in [
         "products",
         "cart",
@@ -279,6 +303,11 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         "forgot-password",
         "reset-password",
         "reset-signed-out",
+        "admin-orders",
+        "admin-order-detail",
+        "admin-anomalies",
+        "admin-users",
+        "admin-audit",
     ] {
         let png = screenshots.join(format!("{name}.png"));
         assert!(png.exists(), "{} was not saved", png.display());
