@@ -69,37 +69,51 @@ LANGUAGE sql STABLE AS $$
                   FROM overdue), 0)::DOUBLE PRECISION
 $$;
 
--- The operator's cancel: the customer's path (V13's close) for any order,
--- and its audit row when it closed the payment. outcome: as V13's.
-CREATE FUNCTION operator_cancel_order(p_order_id BIGINT, p_actor BIGINT)
-RETURNS TABLE (outcome TEXT, status TEXT, event TEXT)
+-- The operator's cancel runs the customer's path (V13's close) for any
+-- order. Its audit row is written where the payment actually becomes
+-- `cancelled` — by the close, or by Midtrans's expire notification that V18
+-- turns into `cancelled` and that can arrive first — by a trigger on that
+-- one status change, so exactly once, under the payment's lock.
+ALTER TABLE payments ADD COLUMN closing_by BIGINT REFERENCES users (id);
+
+-- Marks the order's pending payment as being cancelled by an operator,
+-- before anything is closed at Midtrans (creating the payment if the saga
+-- has not yet). outcome: marked (also for an unknown or ended order: the
+-- cancel answers those) | forbidden (the actor is not an administrator now).
+CREATE FUNCTION mark_operator_cancel(p_order_id BIGINT, p_actor BIGINT)
+RETURNS TABLE (outcome TEXT)
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 DECLARE
-    owner BIGINT;
-    before_status TEXT;
-    r RECORD;
+    pid BIGINT;
 BEGIN
-    -- The token's role may be up to its lifetime old: a write checks it now.
-    IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p_actor AND u.role = 'admin') THEN
-        RETURN QUERY SELECT 'forbidden'::TEXT, NULL::TEXT, NULL::TEXT;
-        RETURN;
-    END IF;
-    SELECT o.user_id, o.status INTO owner, before_status FROM orders o WHERE o.id = p_order_id;
+    -- The token's role may be up to its lifetime old: a write checks it now
+    -- (and holds it: a concurrent demotion waits for this statement).
+    PERFORM 1 FROM users u WHERE u.id = p_actor AND u.role = 'admin' FOR SHARE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'not_found'::TEXT, NULL::TEXT, NULL::TEXT;
+        RETURN QUERY SELECT 'forbidden'::TEXT;
         RETURN;
     END IF;
-    SELECT * INTO r FROM close_unpaid_order(p_order_id, 'cancelled', owner);
-    IF r.outcome = 'closed' THEN
-        INSERT INTO admin_audit (actor_id, action, target_type, target_id, before, after)
-        VALUES (p_actor, 'order.cancel', 'order', p_order_id,
-                jsonb_build_object('status', before_status, 'payment_status', 'pending'),
-                jsonb_build_object('payment_status', 'cancelled'));
-    END IF;
-    RETURN QUERY SELECT r.outcome, r.status, r.event;
+    pid := ensure_payment(p_order_id);
+    UPDATE payments SET closing = 'cancelled', closing_by = p_actor
+    WHERE id = pid AND status = 'pending';
+    RETURN QUERY SELECT 'marked'::TEXT;
 END;
 $$;
+
+CREATE FUNCTION audit_operator_cancel() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO admin_audit (actor_id, action, target_type, target_id, before, after)
+    VALUES (NEW.closing_by, 'order.cancel', 'order', NEW.order_id,
+            jsonb_build_object('payment_status', OLD.status),
+            jsonb_build_object('payment_status', NEW.status));
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER payments_operator_cancel AFTER UPDATE OF status ON payments
+    FOR EACH ROW
+    WHEN (NEW.status = 'cancelled' AND OLD.status <> 'cancelled' AND NEW.closing_by IS NOT NULL)
+    EXECUTE FUNCTION audit_operator_cancel();
 
 -- The operator's refund of a payment: every attempt holding money that is
 -- not refunded and not refused — the paid attempt of a paid payment (now
@@ -117,8 +131,10 @@ DECLARE
     pay payments%ROWTYPE;
     targets TEXT[];
 BEGIN
-    -- The token's role may be up to its lifetime old: a write checks it now.
-    IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p_actor AND u.role = 'admin') THEN
+    -- The token's role may be up to its lifetime old: a write checks it now
+    -- (and holds it: a concurrent demotion waits for this statement).
+    PERFORM 1 FROM users u WHERE u.id = p_actor AND u.role = 'admin' FOR SHARE;
+    IF NOT FOUND THEN
         RETURN QUERY SELECT 'forbidden'::TEXT, NULL::TEXT, NULL::TEXT, NULL::BIGINT;
         RETURN;
     END IF;
@@ -134,8 +150,14 @@ BEGIN
       AND ((pay.status = 'paid' AND a.gateway_order_id = pay.gateway_order_id)
            OR a.refund_required_at IS NOT NULL);
     IF targets IS NULL THEN
-        RETURN QUERY SELECT CASE WHEN pay.status = 'refunded' THEN 'refunded' ELSE 'nothing' END,
-                            pay.status, NULL::TEXT, NULL::BIGINT;
+        RETURN QUERY SELECT
+            CASE WHEN pay.status = 'refunded' THEN 'refunded'
+                 WHEN EXISTS (SELECT 1 FROM payment_attempts a WHERE a.payment_id = pay.id
+                              AND a.refund_refused_at IS NOT NULL
+                              AND coalesce(a.transaction_status, '') NOT IN ('refund', 'partial_refund'))
+                 THEN 'refused'
+                 ELSE 'nothing' END,
+            pay.status, NULL::TEXT, NULL::BIGINT;
         RETURN;
     END IF;
     UPDATE payment_attempts a
@@ -161,16 +183,19 @@ LANGUAGE plpgsql AS $$
 DECLARE
     old_role TEXT;
 BEGIN
+    IF p_user_id = p_actor THEN
+        RETURN QUERY SELECT 'self'::TEXT;
+        RETURN;
+    END IF;
+    -- Both rows, in id order: two administrators demoting each other take
+    -- turns instead of deadlocking, and the second sees the first's change.
+    PERFORM 1 FROM users u WHERE u.id IN (p_actor, p_user_id) ORDER BY u.id FOR NO KEY UPDATE;
     -- The token's role may be up to its lifetime old: a write checks it now.
     IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p_actor AND u.role = 'admin') THEN
         RETURN QUERY SELECT 'forbidden'::TEXT;
         RETURN;
     END IF;
-    IF p_user_id = p_actor THEN
-        RETURN QUERY SELECT 'self'::TEXT;
-        RETURN;
-    END IF;
-    SELECT u.role INTO old_role FROM users u WHERE u.id = p_user_id FOR UPDATE;
+    SELECT u.role INTO old_role FROM users u WHERE u.id = p_user_id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'not_found'::TEXT;
         RETURN;
@@ -186,6 +211,12 @@ BEGIN
     RETURN QUERY SELECT 'changed'::TEXT;
 END;
 $$;
+
+-- Refunds asked and not yet confirmed: a set that empties as Midtrans's
+-- refund notifications arrive (the anomalies' `refund_unconfirmed`).
+CREATE INDEX payment_attempts_refund_unconfirmed_idx ON payment_attempts (refund_requested_at)
+    WHERE refund_requested_at IS NOT NULL AND refund_refused_at IS NULL
+      AND coalesce(transaction_status, '') NOT IN ('refund', 'partial_refund');
 
 -- What needs a person, oldest first, at most p_limit of each kind, each an
 -- index scan: money to return (owed, refused, requested but never
@@ -217,9 +248,9 @@ LANGUAGE sql STABLE AS $$
     (SELECT 'refund_unconfirmed', p.order_id, p.id, NULL::UUID, a.refund_requested_at,
             a.gateway_order_id
      FROM payment_attempts a JOIN payments p ON p.id = a.payment_id
-     WHERE a.refund_required_at IS NOT NULL AND a.refund_requested_at IS NOT NULL
-       AND a.refund_requested_at < (SELECT t FROM cutoff)
+     WHERE a.refund_requested_at IS NOT NULL AND a.refund_refused_at IS NULL
        AND coalesce(a.transaction_status, '') NOT IN ('refund', 'partial_refund')
+       AND a.refund_requested_at < (SELECT t FROM cutoff)
      ORDER BY a.refund_requested_at LIMIT p_limit)
     UNION ALL
     (SELECT 'status_mismatch', o.id, p.id, NULL::UUID, p.updated_at, p.status
@@ -253,9 +284,9 @@ LANGUAGE sql STABLE AS $$
       AND coalesce(a.transaction_status, '') NOT IN ('refund', 'partial_refund')
     UNION ALL
     SELECT 'refund_unconfirmed', count(*) FROM payment_attempts a
-    WHERE a.refund_required_at IS NOT NULL AND a.refund_requested_at IS NOT NULL
-      AND a.refund_requested_at < (SELECT t FROM cutoff)
+    WHERE a.refund_requested_at IS NOT NULL AND a.refund_refused_at IS NULL
       AND coalesce(a.transaction_status, '') NOT IN ('refund', 'partial_refund')
+      AND a.refund_requested_at < (SELECT t FROM cutoff)
     UNION ALL
     SELECT 'status_mismatch', count(*) FROM orders o JOIN payments p ON p.order_id = o.id
     WHERE o.status = 'pending' AND p.status <> 'pending' AND p.updated_at < (SELECT t FROM cutoff)
@@ -264,14 +295,31 @@ LANGUAGE sql STABLE AS $$
     WHERE e.consumed_at IS NULL AND e.gave_up_at IS NULL AND e.created_at < (SELECT t FROM cutoff)
 $$;
 
--- The operator's metrics beside the anomalies: orders by status, and the
--- notifications received in the last day by verdict (the relay's /metrics).
+-- The operator's metrics beside the anomalies (the relay's /metrics, every
+-- tick): the last day's orders by status and notifications by verdict —
+-- index ranges bounded by a day's traffic, never a count of every order.
 CREATE FUNCTION operator_counts()
 RETURNS TABLE (metric TEXT, label TEXT, value BIGINT)
 LANGUAGE sql STABLE AS $$
-    SELECT 'orders', o.status, count(*) FROM orders o GROUP BY o.status
+    SELECT 'orders_24h', o.status, count(*) FROM orders o
+    WHERE o.created_at > (now() AT TIME ZONE 'UTC') - interval '1 day'
+    GROUP BY o.status
     UNION ALL
     SELECT 'notifications_24h', n.verdict, count(*) FROM payment_notifications n
     WHERE n.received_at > (now() AT TIME ZONE 'UTC') - interval '1 day'
     GROUP BY n.verdict
+$$;
+
+-- V13's owed refunds, saying which an operator ordered (Midtrans is told
+-- why: late money, or the shop's refund).
+DROP FUNCTION refunds_owed(INTEGER);
+CREATE FUNCTION refunds_owed(p_limit INTEGER)
+RETURNS TABLE (gateway_order_id TEXT, amount BIGINT, ordered BOOLEAN)
+LANGUAGE sql STABLE AS $$
+    SELECT a.gateway_order_id, p.amount, a.refund_ordered_by IS NOT NULL
+    FROM payment_attempts a JOIN payments p ON p.id = a.payment_id
+    WHERE a.refund_required_at IS NOT NULL AND a.refund_requested_at IS NULL
+      AND a.refund_refused_at IS NULL
+    ORDER BY a.refund_required_at
+    LIMIT p_limit
 $$;

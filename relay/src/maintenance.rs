@@ -109,8 +109,8 @@ pub async fn health(db: &Client) -> Result<Health, tokio_postgres::Error> {
     })
 }
 
-/// What an operator watches beside the lifecycle (V19): orders by status,
-/// the last day's notifications by verdict, and the open anomalies by kind
+/// What an operator watches beside the lifecycle (V19): the last day's
+/// orders by status and notifications by verdict, and the open anomalies by kind
 /// (`GET /admin/anomalies`'s rules, counted).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OperatorCounts {
@@ -131,7 +131,7 @@ pub async fn operator_counts(db: &Client) -> Result<OperatorCounts, tokio_postgr
     {
         let row = (r.get::<_, String>(1), r.get::<_, i64>(2));
         match r.get::<_, String>(0).as_str() {
-            "orders" => counts.orders.push(row),
+            "orders_24h" => counts.orders.push(row),
             _ => counts.notifications.push(row),
         }
     }

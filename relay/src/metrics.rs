@@ -275,8 +275,8 @@ mod tests {
         });
         let text = m.render();
         for line in [
-            r#"relay_orders{status="paid"} 7"#,
-            r#"relay_orders{status="pending"} 0"#,
+            r#"relay_orders_24h{status="paid"} 7"#,
+            r#"relay_orders_24h{status="pending"} 0"#,
             r#"relay_payment_notifications_24h{verdict="bad_signature"} 2"#,
             r#"relay_payment_notifications_24h{verdict="applied"} 0"#,
             r#"relay_anomalies{kind="refund_owed"} 1"#,

@@ -4,6 +4,7 @@
 
 use component_support::db::{self, Db, Row};
 use component_support::wit::types::{Error, PageRequest};
+use platform_core::account::Email;
 use platform_core::admin::{like_prefix, AuditFilter, TargetType};
 use platform_core::page::Page;
 use platform_core::ServiceError;
@@ -11,7 +12,7 @@ use spin_sdk::pg4::ParameterValue;
 
 use crate::exports::shop::platform::users::{Role, User};
 use crate::exports::shop::users_admin::admin::{AuditEntry, AuditPage, Guest, UserPage};
-use crate::service::db;
+use crate::service::{db, is_admin_email};
 use crate::store::{role_name, Stored, COLUMNS};
 use crate::Users;
 
@@ -70,6 +71,9 @@ fn search(email_prefix: Option<String>, page: Page) -> Result<UserPage, ServiceE
 
 fn set_role(actor_id: i64, user_id: i64, role: Role) -> Result<User, ServiceError> {
     let db = db()?;
+    if role == Role::Customer && actor_id != user_id {
+        refuse_demoting_an_admin_email(&db, user_id)?;
+    }
     let rs = db.query(
         "SELECT outcome FROM set_user_role($1, $2, $3)",
         &[
@@ -97,6 +101,25 @@ fn set_role(actor_id: i64, user_id: i64, role: Role) -> Result<User, ServiceErro
             "set_user_role outcome {other:?}"
         ))),
     }
+}
+
+/// A proven address in `admin_emails` is made an administrator again at its
+/// next sign-in: demoting it here would not last (and would audit a change
+/// that undoes itself), so it is refused until the setting drops it.
+fn refuse_demoting_an_admin_email(db: &Db, user_id: i64) -> Result<(), ServiceError> {
+    let user = read_user(db, user_id)?;
+    let email = match user.email.map(Email::parse) {
+        Some(Ok(email)) if user.email_verified => email,
+        _ => return Ok(()),
+    };
+    if is_admin_email(&email)? {
+        return Err(ServiceError::conflict(format!(
+            "{} is in admin_emails: remove it there first, or it is an administrator \
+             again at its next sign-in",
+            email.as_str()
+        )));
+    }
+    Ok(())
 }
 
 fn read_user(db: &Db, user_id: i64) -> Result<User, ServiceError> {

@@ -107,7 +107,7 @@ pub fn start_session_checked(
         stored.user.role = Role::Admin;
     }
     if new_hash.is_some() || promote {
-        store::update_on_login(db, stored.user.id, new_hash.as_deref(), stored.user.role)?;
+        store::update_on_login(db, stored.user.id, new_hash.as_deref(), promote)?;
     }
     let refresh_token = refresh::new_token(&random::bytes::<{ refresh::RANDOM_BYTES }>());
     store::start_family(

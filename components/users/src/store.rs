@@ -93,23 +93,26 @@ pub fn by_id(db: &Db, id: i64) -> Result<Option<Stored>, ServiceError> {
 
 /// After a sign-in: a new password hash (the old one was bcrypt or weaker
 /// argon2) and/or the admin role (`admin_emails`). Only run when needed.
+/// The role is only ever raised here, never written back as read: an
+/// operator's demotion during the sign-in's argon2 stands.
 pub fn update_on_login(
     db: &Db,
     id: i64,
     password_hash: Option<&str>,
-    role: Role,
+    promote: bool,
 ) -> Result<(), ServiceError> {
     let hash = match password_hash {
         Some(h) => ParameterValue::Str(h.to_string()),
         None => ParameterValue::DbNull,
     };
     db.execute(
-        "UPDATE users SET password_hash = COALESCE($2::text, password_hash), role = $3, \
+        "UPDATE users SET password_hash = COALESCE($2::text, password_hash), \
+         role = CASE WHEN $3 THEN 'admin' ELSE role END, \
          updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1",
         &[
             ParameterValue::Int64(id),
             hash,
-            ParameterValue::Str(role_name(role).to_string()),
+            ParameterValue::Boolean(promote),
         ],
     )?;
     Ok(())

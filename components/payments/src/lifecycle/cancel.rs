@@ -39,8 +39,9 @@ impl Canceller {
 pub fn cancel(who: Canceller, order: OrderId) -> Result<PaymentStatus, ServiceError> {
     let db = db()?;
     if let Some(actor) = who.operator() {
-        // Before anything is closed at Midtrans: the token's role may be stale.
-        store::require_admin(&db, actor)?;
+        // Before anything is closed at Midtrans: the role checked now, and
+        // the payment marked so that its ending is audited as this actor's.
+        store::mark_operator_cancel(&db, order.get(), actor)?;
     }
     let not_found = || ServiceError::not_found(format!("Order {} not found", order.get()));
     let view = match store::order(&db, order.get())? {
@@ -70,7 +71,6 @@ pub fn cancel(who: Canceller, order: OrderId) -> Result<PaymentStatus, ServiceEr
         &step,
         Ending::Cancelled {
             user_id: view.user_id,
-            operator: who.operator(),
         },
     )? {
         Settled::Closed => Ok(PaymentStatus::Cancelled),

@@ -80,7 +80,7 @@ fn settle(
         store::reschedule(db, view.order_id, step.next_in_secs)?;
         return Ok(Settled::Waiting);
     }
-    if let (Ending::Cancelled { user_id, .. }, false) = (ending, view.attempts.is_empty()) {
+    if let (Ending::Cancelled { user_id }, false) = (ending, view.attempts.is_empty()) {
         // Midtrans's notification of the expire below may arrive before
         // the close: it must end the payment as the customer asked.
         store::mark_cancelling(db, view.order_id, user_id)?;

@@ -38,6 +38,12 @@ pub fn by_operator(
         OperatorRefund::Refunded => {
             return Ok((PaymentStatus::Refunded, OperatorOutcome::Refunded))
         }
+        OperatorRefund::Refused => {
+            return Err(ServiceError::conflict(format!(
+                "Midtrans refused to refund payment {payment_id}: return the money from the \
+                 Midtrans dashboard"
+            )))
+        }
         OperatorRefund::Nothing { status } => {
             return Err(ServiceError::conflict(format!(
                 "Payment {payment_id} is {status}: it holds no money to refund"
@@ -98,12 +104,15 @@ pub fn request(
 
 /// What Midtrans is told about money that came after its order ended.
 pub const LATE: &str = "paid after the order had ended";
+/// … and about a refund the shop's operator ordered.
+const ORDERED: &str = "refunded by the shop";
 
 /// The refunds still owed, asked again (bounded per sweep).
 pub fn retry_owed(db: &Db, gateway: &Gateway, limit: i32) -> Result<u32, ServiceError> {
     let mut accepted = 0;
-    for (gateway_order_id, amount) in store::refunds_owed(db, limit)? {
-        if request(db, gateway, &gateway_order_id, amount, LATE)? {
+    for owed in store::refunds_owed(db, limit)? {
+        let reason = if owed.ordered { ORDERED } else { LATE };
+        if request(db, gateway, &owed.gateway_order_id, owed.amount, reason)? {
             accepted += 1;
         }
     }

@@ -125,8 +125,8 @@ pub enum Ending {
     /// Its time ran out (the sweep).
     Expired,
     /// Its customer (`user_id`) cancelled it, or an operator did for them
-    /// (audited with the close, V19).
-    Cancelled { user_id: i64, operator: Option<i64> },
+    /// (the payment marked first: `mark_operator_cancel`, V19).
+    Cancelled { user_id: i64 },
 }
 
 /// What `close_unpaid_order` did.
@@ -143,32 +143,18 @@ pub enum CloseOutcome {
 }
 
 pub fn close(db: &Db, order_id: i64, ending: Ending) -> Result<CloseOutcome, ServiceError> {
-    let rs = match ending {
-        Ending::Cancelled {
-            operator: Some(actor),
-            ..
-        } => db.query(
-            "SELECT outcome, status, event FROM operator_cancel_order($1, $2)",
-            &[
-                ParameterValue::Int64(order_id),
-                ParameterValue::Int64(actor),
-            ],
-        )?,
-        Ending::Expired | Ending::Cancelled { operator: None, .. } => {
-            let (status, user) = match ending {
-                Ending::Cancelled { user_id, .. } => ("cancelled", ParameterValue::Int64(user_id)),
-                Ending::Expired => ("expired", ParameterValue::DbNull),
-            };
-            db.query(
-                "SELECT outcome, status, event FROM close_unpaid_order($1, $2, $3)",
-                &[
-                    ParameterValue::Int64(order_id),
-                    ParameterValue::Str(status.to_string()),
-                    user,
-                ],
-            )?
-        }
+    let (status, user) = match ending {
+        Ending::Expired => ("expired", ParameterValue::DbNull),
+        Ending::Cancelled { user_id } => ("cancelled", ParameterValue::Int64(user_id)),
     };
+    let rs = db.query(
+        "SELECT outcome, status, event FROM close_unpaid_order($1, $2, $3)",
+        &[
+            ParameterValue::Int64(order_id),
+            ParameterValue::Str(status.to_string()),
+            user,
+        ],
+    )?;
     let row = rs
         .rows
         .first()
@@ -181,7 +167,6 @@ pub fn close(db: &Db, order_id: i64, ending: Ending) -> Result<CloseOutcome, Ser
             status: db::opt_text(row, 1)?.unwrap_or_default(),
         }),
         "not_found" => Ok(CloseOutcome::NotFound),
-        "forbidden" => Err(forbidden()),
         other => Err(ServiceError::internal(format!(
             "close_unpaid_order outcome {other}"
         ))),
@@ -192,16 +177,31 @@ fn forbidden() -> ServiceError {
     ServiceError::Forbidden("Administrator role required".to_string())
 }
 
-/// The operator's role, read now: a token carries it for its lifetime.
-pub fn require_admin(db: &Db, actor: i64) -> Result<(), ServiceError> {
+/// Marks the order's pending payment as being cancelled by an operator
+/// (V19): its audit row is written when the payment becomes `cancelled`,
+/// whichever path gets there. Checks the operator's role now (a token
+/// carries it for its lifetime), before anything is closed at Midtrans.
+pub fn mark_operator_cancel(db: &Db, order_id: i64, actor: i64) -> Result<(), ServiceError> {
     let rs = db.query(
-        "SELECT 1 FROM users WHERE id = $1 AND role = 'admin'",
-        &[ParameterValue::Int64(actor)],
+        "SELECT outcome FROM mark_operator_cancel($1, $2)",
+        &[
+            ParameterValue::Int64(order_id),
+            ParameterValue::Int64(actor),
+        ],
     )?;
-    if rs.rows.is_empty() {
-        return Err(forbidden());
+    match rs
+        .rows
+        .first()
+        .map(|r| db::text(r, 0))
+        .transpose()?
+        .as_deref()
+    {
+        Some("marked") => Ok(()),
+        Some("forbidden") => Err(forbidden()),
+        other => Err(ServiceError::internal(format!(
+            "mark_operator_cancel outcome {other:?}"
+        ))),
     }
-    Ok(())
 }
 
 /// What `operator_refund` (V19) found to refund.
@@ -212,6 +212,8 @@ pub enum OperatorRefund {
     },
     /// Nothing left: it was refunded.
     Refunded,
+    /// Midtrans refused it before: the dashboard's to return.
+    Refused,
     /// No money to return; `status` is the payment's.
     Nothing {
         status: String,
@@ -244,6 +246,7 @@ pub fn operator_refund(
                 .collect::<Result<_, ServiceError>>()?,
         }),
         "refunded" => Ok(OperatorRefund::Refunded),
+        "refused" => Ok(OperatorRefund::Refused),
         "nothing" => Ok(OperatorRefund::Nothing {
             status: db::text(first, 1)?,
         }),
@@ -268,15 +271,28 @@ pub fn payment_status(db: &Db, payment_id: i64) -> Result<String, ServiceError> 
         .ok_or_else(|| ServiceError::not_found(format!("Payment {payment_id} not found")))
 }
 
-/// Refunds owed and not yet accepted: (gateway order id, amount).
-pub fn refunds_owed(db: &Db, limit: i32) -> Result<Vec<(String, i64)>, ServiceError> {
+/// A refund owed and not yet accepted.
+pub struct Owed {
+    pub gateway_order_id: String,
+    pub amount: i64,
+    /// An operator ordered it (else: money that came late).
+    pub ordered: bool,
+}
+
+pub fn refunds_owed(db: &Db, limit: i32) -> Result<Vec<Owed>, ServiceError> {
     let rs = db.query(
-        "SELECT gateway_order_id, amount FROM refunds_owed($1)",
+        "SELECT gateway_order_id, amount, ordered FROM refunds_owed($1)",
         &[ParameterValue::Int32(limit)],
     )?;
     rs.rows
         .iter()
-        .map(|r| Ok((db::text(r, 0)?, db::int64(r, 1)?)))
+        .map(|r| {
+            Ok(Owed {
+                gateway_order_id: db::text(r, 0)?,
+                amount: db::int64(r, 1)?,
+                ordered: db::boolean(r, 2)?,
+            })
+        })
         .collect()
 }
 

@@ -147,7 +147,7 @@ async fn admin_routes_answer_only_an_administrator() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_change_with_an_audit_row_and_never_ones_own() {
-    let env = TestEnv::start().await;
+    let env = TestEnv::start_with(&[("admin_emails", "founder@shop.example")]).await;
     let (boss, admin) = admin_account(&env, "Chief").await;
     let (shopper, _) = env.customer_account("Under_Score").await;
     env.customer_account("Underdog").await;
@@ -200,6 +200,19 @@ async fn roles_change_with_an_audit_row_and_never_ones_own() {
         )
         .await;
     assert_eq!(r.status, 404);
+    // A proven admin_emails address would be promoted again at its next
+    // sign-in: demoting it here is refused, and nothing is audited.
+    let (founder, _) = admin_account(&env, "Founder").await;
+    let r = env
+        .call(
+            "PUT",
+            &format!("/admin/users/{founder}/role"),
+            Some(&admin),
+            Some(json!({"role": "customer"})),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert!(r.json["error"].as_str().unwrap().contains("admin_emails"));
 
     let r = env.call("GET", "/admin/audit", Some(&admin), None).await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -415,7 +428,10 @@ async fn late_money_is_an_anomaly_until_the_operator_refunds_it() {
     let order = shop.order(&token, &[(p, 3)]).await;
     let (gateway_id, _, _) = shop.initiate(&token, order).await;
 
-    // The operator cancels it: the customer's path, closed at Midtrans, audited.
+    // The operator cancels it: the customer's path, closed at Midtrans,
+    // audited — also when Midtrans's expire notification ends the payment
+    // before the cancel's own close does (the order V18 handles).
+    shop.midtrans.notify_actions_before_answering(true);
     let path = format!("/admin/orders/{order}/cancel");
     let r = shop.env.call("POST", &path, Some(&admin), None).await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -427,8 +443,12 @@ async fn late_money_is_an_anomaly_until_the_operator_refunds_it() {
     );
     let again = shop.env.call("POST", &path, Some(&admin), None).await;
     assert_eq!(again.status, 200, "idempotent");
-    let audit = format!("SELECT count(*) FROM admin_audit WHERE action = 'order.cancel' AND target_id = {order} AND actor_id = {ops}");
+    let audit = format!(
+        "SELECT count(*) FROM admin_audit WHERE action = 'order.cancel' AND target_id = {order} \
+         AND actor_id = {ops} AND after ->> 'payment_status' = 'cancelled'"
+    );
     assert_eq!(shop.count(&audit).await, 1, "one cancel, one row");
+    shop.midtrans.notify_actions_before_answering(false);
 
     // Money arrives anyway while Midtrans's refund API is down: owed.
     shop.midtrans.fail_next_refunds(1);
