@@ -77,6 +77,15 @@ fn set_family(
 }
 
 impl Metrics {
+    /// Every gauge family with its known labels at 0, so each metric is
+    /// exported from the start (an empty family has no line at all, and an
+    /// alert on it could not tell "none" from "not scraped").
+    pub fn new() -> Metrics {
+        let m = Metrics::default();
+        m.set_operator(&crate::maintenance::OperatorCounts::default());
+        m
+    }
+
     /// Sets the unacknowledged gauges from `(type, count, oldest age)` rows;
     /// a type with none left reads 0, never its last count.
     pub fn set_unacknowledged(&self, rows: &[(String, i64, f64)]) {
@@ -209,7 +218,11 @@ impl Metrics {
             "How long the most overdue pending order has waited for the sweep",
             self.oldest_overdue_secs.clone(),
         );
-        registry.register("orders", "Orders by status", self.orders.clone());
+        registry.register(
+            "orders_24h",
+            "Orders placed in the last 24 hours, by status",
+            self.orders.clone(),
+        );
         registry.register(
             "payment_notifications_24h",
             "Payment notifications received in the last 24 hours, by verdict",

@@ -34,7 +34,7 @@ use crate::{http, kafka, maintenance, outbox, wake, waves};
 /// flight when `shutdown` fires is finished and the producer flushed.
 /// With Kafka off it only re-publishes unacknowledged events to Redis.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new());
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn(http::serve(
         cfg.http_addr.clone(),

@@ -381,7 +381,7 @@ fn the_alert_rules_only_name_metrics_the_relay_exports() {
     assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
     assert_eq!(rule["kind"], "PrometheusRule");
     let mut exported = BTreeSet::new();
-    for line in relay::metrics::Metrics::default().render().lines() {
+    for line in relay::metrics::Metrics::new().render().lines() {
         if let ["#", "TYPE", name, kind] = line.split_whitespace().collect::<Vec<_>>()[..] {
             exported.insert(name.to_string());
             if kind == "counter" {
