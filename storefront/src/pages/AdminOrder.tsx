@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { AdminNav } from '../components/admin';
 import { ErrorMessage, Link, Loading, Notice, PageTitle } from '../components/ui';
+import { OrderItemsTable } from '../components/order';
 import { useCooldown, useLoad } from '../components/useLoad';
 import { canCancel, canRefund, refundInFlight, timeline } from '../lib/admin';
 import { dateTime, rupiah } from '../lib/format';
@@ -204,39 +205,7 @@ export function AdminOrderPage({ id }: { id: number }) {
             {waiting && <p class="hint" role="status">Waiting for the change to arrive; this page reads the order again by itself.</p>}
           </div>
 
-          <table class="items">
-            <caption>Items</caption>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col" class="num">Quantity</th>
-                <th scope="col" class="num">Price</th>
-                <th scope="col" class="num">Subtotal</th>
-              </tr>
-            </thead>
-            <tbody>
-              {order.order_items.map((i) => (
-                <tr key={i.id}>
-                  <td>
-                    <Link href={`/app/products/${i.product_id}`}>{names[i.product_id] ?? `Product #${i.product_id}`}</Link>
-                  </td>
-                  <td class="num">{i.quantity}</td>
-                  <td class="num">{rupiah(i.price)}</td>
-                  <td class="num">{rupiah(i.price * i.quantity)}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={3}>
-                  Total
-                </th>
-                <td class="num">
-                  <strong>{rupiah(order.total_price)}</strong>
-                </td>
-              </tr>
-            </tfoot>
-          </table>
+          <OrderItemsTable order={order} names={names} />
 
           <h2>{payment ? `Payment #${payment.id}` : 'Payment'}</h2>
           {payment ? <PaymentFacts payment={payment} /> : <p data-testid="no-payment">No payment yet: the saga creates it moments after the order.</p>}

@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorMessage, Link, Loading, Notice, PageTitle } from '../components/ui';
+import { OrderItemsTable } from '../components/order';
 import { useCooldown } from '../components/useLoad';
 import { takeFlash } from '../lib/flash';
-import { dateTime, rupiah, STATUS_TEXT } from '../lib/format';
+import { dateTime, STATUS_TEXT } from '../lib/format';
 import type { Loc } from '../lib/router';
 import type { Order, OrderStatus } from '../lib/types';
 import { api, session, useAuth } from '../state';
@@ -203,39 +204,7 @@ export function OrderPage({ id, loc }: { id: number; loc: Loc }) {
               {wait > 0 && <p class="hint">You can try again in {wait} s.</p>}
             </form>
           )}
-          <table class="items">
-            <caption>Items</caption>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col" class="num">Quantity</th>
-                <th scope="col" class="num">Price</th>
-                <th scope="col" class="num">Subtotal</th>
-              </tr>
-            </thead>
-            <tbody>
-              {order.order_items.map((i) => (
-                <tr key={i.id}>
-                  <td>
-                    <Link href={`/app/products/${i.product_id}`}>{names[i.product_id] ?? `Product #${i.product_id}`}</Link>
-                  </td>
-                  <td class="num">{i.quantity}</td>
-                  <td class="num">{rupiah(i.price)}</td>
-                  <td class="num">{rupiah(i.price * i.quantity)}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={3}>
-                  Total
-                </th>
-                <td class="num">
-                  <strong>{rupiah(order.total_price)}</strong>
-                </td>
-              </tr>
-            </tfoot>
-          </table>
+          <OrderItemsTable order={order} names={names} />
           <p class="muted">Placed {dateTime(order.created_at)}</p>
         </>
       )}
