@@ -127,11 +127,23 @@ fn send(
     retry_in: u32,
 ) -> Finish {
     let outcome = provider.send(&mail.id, to, kind.as_str(), rendered);
+    let (level, msg, detail, finish) = verdict(outcome, retry_in);
+    let provider_id = match &finish {
+        Finish::Sent { provider_id } => provider_id.as_deref(),
+        _ => None,
+    };
+    log(level, msg, Some(mail), provider_id, &detail);
+    finish
+}
+
+/// What a send's outcome means for the mail, and its log line's level,
+/// message and detail.
+fn verdict(outcome: Outcome, retry_in: u32) -> (&'static str, &'static str, String, Finish) {
     let retry = |error| Finish::Retry {
         in_secs: retry_in,
         error,
     };
-    let (level, msg, detail, finish) = match outcome {
+    match outcome {
         Outcome::Sent { id } => (
             "info",
             "mail sent",
@@ -180,13 +192,7 @@ fn send(
             reason,
             retry("provider unavailable"),
         ),
-    };
-    let provider_id = match &finish {
-        Finish::Sent { provider_id } => provider_id.as_deref(),
-        _ => None,
-    };
-    log(level, msg, Some(mail), provider_id, &detail);
-    finish
+    }
 }
 
 #[derive(Serialize)]
