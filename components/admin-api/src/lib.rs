@@ -35,14 +35,7 @@ impl Handler for AdminApi {
     async fn handle(route: Admin, req: IncomingRequest, ctx: &mut Context) -> HttpResult {
         let admin = auth::admin(&req, ctx)?;
         match route {
-            Admin::Orders => {
-                let filter = OrderFilter::from_query(&ctx.query)?;
-                let page = orders_admin::list_orders(&wit_filter(filter), page_of(&ctx.query)?)?;
-                Ok(Reply::json(
-                    200,
-                    &OrderList::from((page, paging(&ctx.query)?)),
-                ))
-            }
+            Admin::Orders => list_orders(&ctx.query),
             Admin::Order(id) => {
                 let detail = orders_admin::get_order(id.get())?;
                 let payment = payments_admin::payment_for_order(id.get())?;
@@ -64,14 +57,7 @@ impl Handler for AdminApi {
                 let list = payments_admin::anomalies(secs, ANOMALIES_PER_KIND)?;
                 Ok(Reply::json(200, &AnomalyList::from(list)))
             }
-            Admin::Users => {
-                let prefix = email_prefix(&ctx.query)?;
-                let page = users_admin::search_users(prefix.as_deref(), page_of(&ctx.query)?)?;
-                Ok(Reply::json(
-                    200,
-                    &UserList::from((page, paging(&ctx.query)?)),
-                ))
-            }
+            Admin::Users => list_users(&ctx.query),
             Admin::SetRole(user_id) => {
                 limit_write(ctx, admin.user_id)?;
                 let role = match NewRole::from_json(&body::read_json(req).await?)? {
@@ -81,23 +67,32 @@ impl Handler for AdminApi {
                 let user = users_admin::set_role(admin.user_id, user_id, role)?;
                 Ok(Reply::json(200, &UserBody::from(user)))
             }
-            Admin::Audit => {
-                let filter = AuditFilter::from_query(&ctx.query)?;
-                let page = users_admin::list_audit(
-                    &users_admin::AuditFilter {
-                        actor_id: filter.actor_id,
-                        target_type: filter.target_type.map(|t| t.as_str().to_string()),
-                        target_id: filter.target_id,
-                    },
-                    page_of(&ctx.query)?,
-                )?;
-                Ok(Reply::json(
-                    200,
-                    &AuditList::from((page, paging(&ctx.query)?)),
-                ))
-            }
+            Admin::Audit => list_audit(&ctx.query),
         }
     }
+}
+
+fn list_orders(query: &str) -> HttpResult {
+    let filter = OrderFilter::from_query(query)?;
+    let page = orders_admin::list_orders(&wit_filter(filter), page_of(query)?)?;
+    Ok(Reply::json(200, &OrderList::from((page, paging(query)?))))
+}
+
+fn list_users(query: &str) -> HttpResult {
+    let prefix = email_prefix(query)?;
+    let page = users_admin::search_users(prefix.as_deref(), page_of(query)?)?;
+    Ok(Reply::json(200, &UserList::from((page, paging(query)?))))
+}
+
+fn list_audit(query: &str) -> HttpResult {
+    let filter = AuditFilter::from_query(query)?;
+    let wit = users_admin::AuditFilter {
+        actor_id: filter.actor_id,
+        target_type: filter.target_type.map(|t| t.as_str().to_string()),
+        target_id: filter.target_id,
+    };
+    let page = users_admin::list_audit(&wit, page_of(query)?)?;
+    Ok(Reply::json(200, &AuditList::from((page, paging(query)?))))
 }
 
 /// The operator's writes may call Midtrans: limited like every write.
