@@ -361,11 +361,22 @@ async function backOffice(browser, viewport, { orderId, shopperEmail }) {
     await page.getByLabel('Email starts with').fill(prefix);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.waitForURL((url) => url.pathname === '/app/admin/users' && url.searchParams.get('email') === prefix);
-    const row = page.locator(`[data-testid="user-row"][data-email="${shopperEmail}"]`);
-    await row.waitFor();
+    // The list keeps the previous (unfiltered) rows while it reads the new ones: wait for the shopper alone.
+    try {
+      await page.waitForFunction(
+        (email) => {
+          const rows = [...document.querySelectorAll('[data-testid="user-row"]')];
+          return rows.length === 1 && rows[0].dataset.email === email;
+        },
+        shopperEmail,
+        { timeout: ACTION_MS, polling: 100 },
+      );
+    } catch {
+      const rows = await page.getByTestId('user-row').evaluateAll((els) => els.map((r) => r.dataset.email));
+      throw new Failure(`the prefix ${prefix} shows ${rows.join(', ') || 'no rows'}; expected the shopper alone`);
+    }
     const role = await page.getByLabel(`Role of ${shopperEmail}`, { exact: true }).inputValue();
     check(role === 'customer', `the shopper's role reads "${role}", expected customer`);
-    check((await page.getByTestId('user-row').count()) === 1, `the prefix ${prefix} matches more than the shopper`);
     admin.user_found = true;
     await noErrors('the users page');
     await shot(page, 'admin-users');
