@@ -130,6 +130,8 @@ pub const COMPONENTS: &[&str] = &[
     "probe",
     "hello",
     "shape",
+    "shape-service",
+    "shape-composed",
 ];
 
 fn main() -> anyhow::Result<()> {

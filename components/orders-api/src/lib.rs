@@ -7,11 +7,11 @@ component_support::bindings!("orders-api");
 
 use component_support::wit::types::PageRequest;
 use edge::context::raw_header;
-use edge::rate_limit::Fail;
 use edge::route::Orders;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::order::{IdempotencyKey, OrderRequest};
 use platform_core::page::Page;
+use platform_core::rate_limit::Bucket;
 use spin_sdk::http::IncomingRequest;
 
 use bodies::{OrderBody, OrderList};
@@ -29,12 +29,10 @@ impl Handler for OrdersApi {
                 let key = raw_header(&req, "idempotency-key")
                     .map(|k| IdempotencyKey::parse(&k))
                     .transpose()?;
-                rate_limit::take(
-                    ctx,
-                    rate_limit::per_user("order-write", user.user_id)?,
-                    Fail::Open,
-                )?;
-                create(req, user.user_id, key).await
+                // The orders service takes the token, on the connection its
+                // write-through uses (one Redis connection per order).
+                let limit = rate_limit::per_user("order-write", user.user_id)?;
+                create(req, ctx, user.user_id, key, limit.into_iter().next()).await
             }
             Orders::List => {
                 let user = auth::authenticate(&req, ctx)?;
@@ -57,7 +55,13 @@ impl Handler for OrdersApi {
     }
 }
 
-async fn create(req: IncomingRequest, user_id: i64, key: Option<IdempotencyKey>) -> HttpResult {
+async fn create(
+    req: IncomingRequest,
+    ctx: &mut Context,
+    user_id: i64,
+    key: Option<IdempotencyKey>,
+    limit: Option<Bucket>,
+) -> HttpResult {
     // Checked at the edge for a precise 400; the service checks again.
     let request = OrderRequest::from_json(&body::read_json(req).await?)?;
     let items: Vec<orders::ItemRequest> = request
@@ -68,8 +72,16 @@ async fn create(req: IncomingRequest, user_id: i64, key: Option<IdempotencyKey>)
             quantity: l.quantity,
         })
         .collect();
-    let order = orders::create_order(user_id, &items, key.as_ref().map(|k| k.as_str()))?;
-    Ok(Reply::json(201, &OrderBody::from(order)))
+    let placed = orders::create_order(
+        user_id,
+        &items,
+        key.as_ref().map(|k| k.as_str()),
+        limit.as_ref().map(rate_limit::for_service).as_ref(),
+    )?;
+    if let (Some(bucket), Some(standing)) = (limit, placed.standing) {
+        rate_limit::admitted_by_service(ctx, bucket, standing);
+    }
+    Ok(Reply::json(201, &OrderBody::from(placed.order)))
 }
 
 edge::http_entry!(OrdersApi);

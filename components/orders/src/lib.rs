@@ -9,8 +9,8 @@ mod store;
 
 component_support::bindings!(operator "orders-service");
 
-use component_support::wit::types::{Error, Event, PageRequest};
-use exports::shop::platform::orders::{Guest, ItemRequest, Order, OrderPage};
+use component_support::wit::types::{Error, Event, PageRequest, TokenBucket};
+use exports::shop::platform::orders::{Guest, ItemRequest, Order, OrderPage, PlacedOrder};
 use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
 
 struct Orders;
@@ -20,14 +20,20 @@ impl Guest for Orders {
         user_id: i64,
         items: Vec<ItemRequest>,
         idempotency_key: Option<String>,
-    ) -> Result<Order, Error> {
+        limit: Option<TokenBucket>,
+    ) -> Result<PlacedOrder, Error> {
         // The service checks its own input: callers other than the edge exist.
         let request =
             OrderRequest::new(items.iter().map(|i| (i.product_id, i64::from(i.quantity))))?;
         let key = idempotency_key
             .map(|k| IdempotencyKey::parse(k.as_bytes()))
             .transpose()?;
-        Ok(service::create(user_id, &request, key.as_ref())?)
+        Ok(service::create(
+            user_id,
+            &request,
+            key.as_ref(),
+            limit.as_ref(),
+        )?)
     }
 
     fn list_orders(user_id: i64, page: PageRequest) -> Result<OrderPage, Error> {

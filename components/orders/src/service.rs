@@ -5,7 +5,8 @@ use component_support::cache::Cache;
 use component_support::catalog_cache::{self, CachedProduct, Entry};
 use component_support::config;
 use component_support::db::Db;
-use component_support::wit::types::{Event, PageInfo, PageRequest};
+use component_support::limiter;
+use component_support::wit::types::{Event, PageInfo, PageRequest, TokenBucket};
 use platform_core::event::{self, Event as SagaEvent};
 use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
 use platform_core::page::Page;
@@ -13,7 +14,7 @@ use platform_core::setting::DATABASE_URL;
 use platform_core::ServiceError;
 
 use crate::cached::{self, LIST_TTL_SECS, ORDER_TTL_SECS};
-use crate::exports::shop::platform::orders::{Order, OrderPage};
+use crate::exports::shop::platform::orders::{Order, OrderPage, PlacedOrder};
 use crate::store::{self, Consumed, Created, Stored};
 
 pub(crate) fn db() -> Result<Db, ServiceError> {
@@ -24,7 +25,25 @@ fn not_found(id: OrderId) -> ServiceError {
     ServiceError::not_found(format!("Order {} not found", id.get()))
 }
 
+/// With `limit`, the caller's token is taken first, on the connection the
+/// order's write-through uses: one Redis connection per order.
 pub fn create(
+    user_id: i64,
+    request: &OrderRequest,
+    key: Option<&IdempotencyKey>,
+    limit: Option<&TokenBucket>,
+) -> Result<PlacedOrder, ServiceError> {
+    let mut cache = Cache::lazy_for("rate limiter and cache");
+    let standing = match limit {
+        Some(bucket) => limiter::take_for_caller(&mut cache, bucket)?,
+        None => None,
+    };
+    let order = place(&mut cache, user_id, request, key)?;
+    Ok(PlacedOrder { order, standing })
+}
+
+fn place(
+    cache: &mut Cache,
     user_id: i64,
     request: &OrderRequest,
     key: Option<&IdempotencyKey>,
@@ -41,7 +60,7 @@ pub fn create(
             let entries: Vec<Entry> = products.iter().filter_map(Entry::product).collect();
             let list_key = cached::list_version_key(user_id);
             let done = catalog_cache::write_through(
-                &mut Cache::lazy(),
+                cache,
                 &[catalog_cache::LIST_VERSION, &list_key],
                 &entries,
                 Some((event::ORDER_CREATED, &event)),

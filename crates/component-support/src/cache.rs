@@ -56,6 +56,15 @@ impl Cache {
         }
     }
 
+    /// [`Cache::lazy`] whose failures are logged as stopping `purpose` (a
+    /// service that takes its caller's rate-limit token on it too).
+    pub fn lazy_for(purpose: &'static str) -> Cache {
+        Cache {
+            purpose,
+            ..Cache::lazy()
+        }
+    }
+
     /// A connection used for something other than caching (the rate
     /// limiter), so that its failures are logged as what they stop.
     pub fn for_purpose(url: String, purpose: &'static str) -> Cache {
@@ -207,6 +216,22 @@ impl Cache {
                 None
             }
         }
+    }
+
+    /// [`Cache::eval_values`] for a script that answers integers (the rate
+    /// limiter's): those integers, or `None` when Redis could not answer.
+    pub fn eval_ints(&mut self, script: &str, keys: &[&str], args: &[String]) -> Option<Vec<i64>> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let reply = self.eval_values(script, keys, &args)?;
+        Some(
+            reply
+                .iter()
+                .filter_map(|r| match r {
+                    RedisResult::Int64(n) => Some(*n),
+                    _ => None,
+                })
+                .collect(),
+        )
     }
 
     /// `PUBLISH`: true when Redis took it. A lost publish is not lost work:

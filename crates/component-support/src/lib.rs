@@ -8,6 +8,7 @@ pub mod cache;
 pub mod catalog_cache;
 pub mod config;
 pub mod db;
+pub mod limiter;
 pub mod log;
 pub mod random;
 pub mod wit;

@@ -3,13 +3,14 @@
 //! Redis clock, by `EVALSHA`.
 
 use component_support::config;
+use component_support::limiter::{self, Taken};
+use component_support::wit::types::{BucketStanding, TokenBucket};
 use platform_core::rate_limit::{
     Bucket, BucketConfig, Decision, SignInReply, KNOWN_ADDRESS_SECS, SETTLE_SIGN_IN_LUA,
-    TAKE_SIGN_IN_LUA, TAKE_TOKENS_LUA,
+    TAKE_SIGN_IN_LUA,
 };
 use platform_core::setting;
 use platform_core::ServiceError;
-use spin_sdk::redis::RedisResult;
 
 use crate::context::Context;
 use crate::rate_limit_fields::{policy_field, state_field};
@@ -71,17 +72,42 @@ pub fn take(ctx: &mut Context, buckets: Vec<Bucket>, fail: Fail) -> Result<(), S
     if buckets.is_empty() {
         return Ok(());
     }
-    let keys: Vec<&str> = buckets.iter().map(|b| b.key.as_str()).collect();
-    let args: Vec<String> = buckets
-        .iter()
-        .flat_map(|b| b.config.script_args())
-        .collect();
-    let values = eval(ctx, TAKE_TOKENS_LUA, &keys, &args);
-    let decisions = values.as_deref().and_then(Decision::all_from_reply);
-    let Some(decisions) = decisions else {
-        return failed(fail, values.is_some());
+    let Some(redis) = ctx.redis() else {
+        return failed(fail, false);
     };
-    admit(ctx, buckets, decisions)
+    let pairs: Vec<(&str, BucketConfig)> =
+        buckets.iter().map(|b| (b.key.as_str(), b.config)).collect();
+    match limiter::take_tokens(redis, &pairs) {
+        Taken::Decided(decisions) => admit(ctx, buckets, decisions),
+        Taken::Unanswered { answered } => failed(fail, answered),
+    }
+}
+
+/// `bucket` for a service that takes the token itself, on the connection
+/// it writes through (`shop:platform/types.token-bucket`; one Redis
+/// connection per request instead of the limiter's and the service's).
+/// Such routes fail open.
+pub fn for_service(bucket: &Bucket) -> TokenBucket {
+    TokenBucket {
+        policy: bucket.policy.to_string(),
+        key: bucket.key.clone(),
+        capacity: bucket.config.capacity,
+        refill_per_sec: bucket.config.refill_per_sec,
+    }
+}
+
+/// The service admitted the request with this standing in `bucket`: the
+/// reply carries the `RateLimit` fields as if the edge had taken it.
+pub fn admitted_by_service(ctx: &mut Context, bucket: Bucket, standing: BucketStanding) {
+    let decision = Decision {
+        allowed: true,
+        remaining: standing.remaining,
+        wait_ms: standing.wait_ms,
+    };
+    ctx.admitted = Some(Admitted {
+        buckets: vec![bucket],
+        decisions: vec![decision],
+    });
 }
 
 fn admit(
@@ -102,18 +128,7 @@ fn admit(
 /// kept in `ctx` for the rest of the request); its integers, or `None` when
 /// Redis could not answer.
 fn eval(ctx: &mut Context, script: &str, keys: &[&str], args: &[String]) -> Option<Vec<i64>> {
-    let cache = ctx.redis()?;
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let reply = cache.eval_values(script, keys, &args)?;
-    Some(
-        reply
-            .iter()
-            .filter_map(|r| match r {
-                RedisResult::Int64(n) => Some(*n),
-                _ => None,
-            })
-            .collect(),
-    )
+    ctx.redis()?.eval_ints(script, keys, args)
 }
 
 /// The limiter could not count: `answered` tells a strange reply from no

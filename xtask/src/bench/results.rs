@@ -141,8 +141,16 @@ impl Results {
     /// The table's heading, then a line per run.
     pub fn table(&self) -> Vec<String> {
         let mut heading = format!(
-            "{:<28} {:<9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
-            "scenario", "target", "req/s", "p50 ms", "p99 ms", "/floor", "/probe", "/native"
+            "{:<28} {:<9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+            "scenario",
+            "target",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "/floor",
+            "/probe",
+            "/comp",
+            "/native"
         );
         heading.push_str(&format!(" {:>7}", "pg.ms"));
         for (_, h) in COUNTERS {
@@ -162,6 +170,7 @@ impl Results {
         let runs = [
             (Target::App, ""),
             (Target::Probe, ""),
+            (Target::Composed, ""),
             (Target::Pgbench, " per transaction"),
         ];
         let parts: Vec<String> = runs
@@ -216,6 +225,7 @@ impl ScenarioResult {
 
     fn rows(&self, floor_rps: f64) -> Vec<String> {
         let probe = self.rps_of(Target::Probe);
+        let composed = self.rps_of(Target::Composed);
         // The native comparison: the axum baseline, or for POST /order
         // pgbench running the same SQL call.
         let native = self
@@ -227,7 +237,7 @@ impl ScenarioResult {
                 let rps = r.load.rps();
                 let (p50, p99) = r.load.percentiles();
                 let mut line = format!(
-                    "{:<28} {:<9} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7} {:>7} {:>7}",
+                    "{:<28} {:<9} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7} {:>7} {:>7} {:>7}",
                     self.scenario,
                     r.target.name(),
                     rps,
@@ -235,6 +245,7 @@ impl ScenarioResult {
                     p99,
                     ratio(rps, Some(floor_rps)),
                     ratio(rps, probe),
+                    ratio(rps, composed),
                     ratio(rps, native),
                     millis(r.pg_cpu_ms),
                 );
@@ -299,13 +310,14 @@ mod tests {
             runs: vec![
                 with_pg_cpu(run(Target::App, wrk(800.0)), 0.75),
                 with_pg_cpu(run(Target::Probe, wrk(1000.0)), 0.625),
+                with_pg_cpu(run(Target::Composed, wrk(1200.0)), 0.7),
                 with_pg_cpu(run(Target::Pgbench, pgbench), 0.5),
             ],
         }
     }
 
     #[test]
-    fn ratios_are_to_the_floor_the_probe_and_the_native_run() {
+    fn ratios_are_to_the_floor_the_probes_and_the_native_run() {
         let floor = ScenarioResult {
             scenario: "floor",
             runs: vec![run(Target::Floor, wrk(10000.0))],
@@ -316,18 +328,22 @@ mod tests {
         let cells = |i: usize| table[i].split_whitespace().collect::<Vec<_>>();
         assert_eq!(cells(0)[..3], ["scenario", "target", "req/s"]);
         // "p50 ms" and "p99 ms" are two words each.
-        assert_eq!(cells(0)[9..12], ["/native", "pg.ms", "pg"]);
+        assert_eq!(
+            cells(0)[8..13],
+            ["/probe", "/comp", "/native", "pg.ms", "pg"]
+        );
         // (row, first cell, cells): "POST /order" is two words.
         let expected = [
-            (1, 1, "floor 10000 1.50 9.25 1.00 - - -"),
-            (2, 2, "app 800 1.50 9.25 0.08 0.80 0.40 0.750"),
-            (3, 2, "probe 1000 1.50 9.25 0.10 1.00 0.50 0.625"),
-            (4, 2, "pgbench 2000 0.00 0.00 0.20 2.00 1.00 0.500"),
+            (1, 1, "floor 10000 1.50 9.25 1.00 - - - -"),
+            (2, 2, "app 800 1.50 9.25 0.08 0.80 0.67 0.40 0.750"),
+            (3, 2, "probe 1000 1.50 9.25 0.10 1.00 0.83 0.50 0.625"),
+            (4, 2, "composed 1200 1.50 9.25 0.12 1.20 1.00 0.60 0.700"),
+            (5, 2, "pgbench 2000 0.00 0.00 0.20 2.00 1.67 1.00 0.500"),
         ];
         for (row, at, want) in expected {
-            assert_eq!(cells(row)[at..at + 8].join(" "), want, "row {row}");
+            assert_eq!(cells(row)[at..at + 9].join(" "), want, "row {row}");
         }
-        assert!(cells(4)[10..].iter().all(|c| *c == "-"));
+        assert!(cells(5)[11..].iter().all(|c| *c == "-"));
     }
 
     #[test]
@@ -367,7 +383,7 @@ mod tests {
         .rows(0.0)[0];
         let cells: Vec<&str> = line.split_whitespace().collect();
         // pg.ms (not measured), pg, r.conn, r.cmd, kv, http, inst, …
-        assert_eq!(cells[8..15], ["-", "2.00", "-", "-", "-", "-", "1.00"]);
+        assert_eq!(cells[9..16], ["-", "2.00", "-", "-", "-", "-", "1.00"]);
     }
 
     #[test]
@@ -375,13 +391,13 @@ mod tests {
         let mut r = results(vec![order_scenario()]);
         assert_eq!(
             r.order_database_cpu().unwrap(),
-            "Postgres CPU per order: app 0.750 ms, probe 0.625 ms, \
+            "Postgres CPU per order: app 0.750 ms, probe 0.625 ms, composed 0.700 ms, \
              pgbench 0.500 ms per transaction; app/pgbench 1.50 (goal ≤ 1.25)"
         );
         // What was not measured is left out, and without pgbench's the ratio.
-        let runs = &mut r.scenarios[0].runs;
-        runs[1].pg_cpu_ms = None;
-        runs[2].pg_cpu_ms = None;
+        for run in &mut r.scenarios[0].runs[1..] {
+            run.pg_cpu_ms = None;
+        }
         assert_eq!(
             r.order_database_cpu().unwrap(),
             "Postgres CPU per order: app 0.750 ms"
@@ -407,6 +423,8 @@ mod tests {
             json!({"requests": 100, "rps": 800.0, "p50_ms": 1.5, "p99_ms": 9.25, "non_2xx": 0});
         let probe_load =
             json!({"requests": 100, "rps": 1000.0, "p50_ms": 1.5, "p99_ms": 9.25, "non_2xx": 0});
+        let composed_load =
+            json!({"requests": 100, "rps": 1200.0, "p50_ms": 1.5, "p99_ms": 9.25, "non_2xx": 0});
         let pgbench_load = json!({"rps": 2000.0, "avg_ms": 16.0});
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
@@ -421,6 +439,8 @@ mod tests {
                      "pg_cpu_ms": 0.75},
                     {"target": "probe", "path": "/x", "load": probe_load, "per_request": null,
                      "pg_cpu_ms": null},
+                    {"target": "composed", "path": "/x", "load": composed_load,
+                     "per_request": null, "pg_cpu_ms": 0.7},
                     {"target": "pgbench", "path": "/x", "load": pgbench_load, "per_request": null,
                      "pg_cpu_ms": 0.5},
                 ]}],

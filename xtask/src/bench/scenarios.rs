@@ -15,6 +15,9 @@ pub enum Target {
     Floor,
     /// `tests/fixtures/shape`: the route's host calls and nothing else.
     Probe,
+    /// `shape-composed`: the same host calls, each service's made by a
+    /// library component composed into the route's (as the app's are).
+    Composed,
     /// `bench/baseline`: axum doing the same work natively.
     Baseline,
     /// pgbench calling `create_order` at the same concurrency.
@@ -27,6 +30,7 @@ impl Target {
             Target::App => "app",
             Target::Floor => "floor",
             Target::Probe => "probe",
+            Target::Composed => "composed",
             Target::Baseline => "baseline",
             Target::Pgbench => "pgbench",
         }
@@ -49,9 +53,13 @@ pub enum Request {
         warm: u64,
         run: u64,
     },
-    /// `POST /order` as the bench account, one unit of the next product,
+    /// `POST path` as the bench account, one unit of the next product,
     /// from `warm` for the warm-up and from `run` for the measured run.
-    Order { warm: u64, run: u64 },
+    Order {
+        path: &'static str,
+        warm: u64,
+        run: u64,
+    },
     /// `create_order` through pgbench (no server, no warm-up).
     Pgbench,
 }
@@ -64,7 +72,7 @@ impl Request {
             Request::Get(path) | Request::SignedIn(path) => path,
             Request::Login => "/login",
             Request::Fresh { .. } => "",
-            Request::Order { .. } => "/order",
+            Request::Order { path, .. } => path,
             Request::Pgbench => "create_order()",
         }
     }
@@ -100,7 +108,7 @@ const PLAIN: Scenario = Scenario {
 };
 
 use Request::{Fresh, Get, Login, Order, SignedIn};
-use Target::{App, Baseline, Floor, Probe};
+use Target::{App, Baseline, Composed, Floor, Probe};
 
 // A table, laid out by hand.
 #[rustfmt::skip]
@@ -116,17 +124,19 @@ pub const SCENARIOS: &[Scenario] = &[
         runs: &[
             run(App, Get("/product/1")),
             run(Probe, Get("/cached/1")),
+            run(Composed, Get("/composed/cached/1")),
             run(Baseline, Get("/product/2")),
         ],
         ..PLAIN
     },
     // Every warm-up and measured run starts RANGE ids apart, so each reads
-    // uncached rows (the probe reads the baseline's rows, never caching).
+    // uncached rows (the probes read the baseline's rows, never caching).
     Scenario {
         name: "uncached GET /product/{id}",
         runs: &[
             run(App, Fresh { prefix: "/product/", warm: 0, run: RANGE }),
             run(Probe, Fresh { prefix: "/uncached/", warm: 2 * RANGE, run: 3 * RANGE }),
+            run(Composed, Fresh { prefix: "/composed/uncached/", warm: 2 * RANGE, run: 3 * RANGE }),
             run(Baseline, Fresh { prefix: "/product/", warm: 2 * RANGE, run: 3 * RANGE }),
         ],
         ..PLAIN
@@ -139,6 +149,7 @@ pub const SCENARIOS: &[Scenario] = &[
         runs: &[
             run(App, Get("/product?page=3")),
             run(Probe, Get("/list?page=3")),
+            run(Composed, Get("/composed/list?page=3")),
             run(Baseline, Get("/product?page=3")),
         ],
         prime: true,
@@ -162,8 +173,9 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "POST /order",
         runs: &[
-            run(App, Order { warm: 1, run: RANGE }),
-            run(Probe, Order { warm: 2 * RANGE, run: 3 * RANGE }),
+            run(App, Order { path: "/order", warm: 1, run: RANGE }),
+            run(Probe, Order { path: "/order", warm: 2 * RANGE, run: 3 * RANGE }),
+            run(Composed, Order { path: "/composed/order", warm: RANGE / 2, run: 3 * RANGE / 2 }),
             run(Target::Pgbench, Request::Pgbench),
         ],
         ..PLAIN
@@ -216,10 +228,16 @@ mod tests {
         use Target::Pgbench;
         for (name, expected) in [
             ("GET /health (no backends)", &[App, Probe][..]),
-            ("cached GET /product/{id}", &[App, Probe, Baseline]),
-            ("uncached GET /product/{id}", &[App, Probe, Baseline]),
-            ("GET /product?page=", &[App, Probe, Baseline]),
-            ("POST /order", &[App, Probe, Pgbench]),
+            (
+                "cached GET /product/{id}",
+                &[App, Probe, Composed, Baseline],
+            ),
+            (
+                "uncached GET /product/{id}",
+                &[App, Probe, Composed, Baseline],
+            ),
+            ("GET /product?page=", &[App, Probe, Composed, Baseline]),
+            ("POST /order", &[App, Probe, Composed, Pgbench]),
         ] {
             assert_eq!(targets(scenario(name)), expected, "{name}");
         }
@@ -235,7 +253,11 @@ mod tests {
         let kind = |r: Request| std::mem::discriminant(&r);
         for s in SCENARIOS {
             let app = s.runs.iter().find(|r| r.target == App);
-            for probe in s.runs.iter().filter(|r| r.target == Probe) {
+            for probe in s
+                .runs
+                .iter()
+                .filter(|r| matches!(r.target, Probe | Composed))
+            {
                 let app = app.unwrap().request;
                 assert_eq!(kind(app), kind(probe.request), "{}", s.name);
             }
@@ -259,17 +281,22 @@ mod tests {
         let mut order_starts = Vec::new();
         for r in SCENARIOS.iter().flat_map(|s| s.runs) {
             match r.request {
-                Fresh { warm, run, .. } if r.target != Probe => caching_starts.extend([warm, run]),
-                Order { warm, run } => order_starts.extend([warm, run]),
+                Fresh { warm, run, .. } if !matches!(r.target, Probe | Composed) => {
+                    caching_starts.extend([warm, run])
+                }
+                Order { warm, run, .. } => order_starts.extend([warm, run]),
                 _ => {}
             }
         }
         caching_starts.sort();
         assert_eq!(caching_starts.len(), 4);
         assert!(caching_starts.windows(2).all(|w| w[1] - w[0] >= RANGE));
+        // A run orders a few thousand products: half a range apart is plenty.
         order_starts.sort();
-        assert_eq!(order_starts.len(), 4);
-        assert!(order_starts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(order_starts.len(), 6);
+        assert!(order_starts
+            .windows(2)
+            .all(|w| w[1] - w[0] >= RANGE / 2 - 1));
         let last = caching_starts.iter().chain(&order_starts).max().unwrap();
         assert!(last + RANGE <= PRODUCTS);
     }
@@ -288,7 +315,7 @@ mod tests {
             .collect();
         let at = all.iter().position(|r| r.2 == Target::Pgbench).unwrap();
         let (i, j, _) = all[at - 1];
-        for stopped in [Floor, Probe, Baseline] {
+        for stopped in [Floor, Probe, Composed, Baseline] {
             assert!(!runs_after(SCENARIOS, i, j, stopped), "{stopped:?}");
         }
         assert!(runs_after(SCENARIOS, i, j, App));
@@ -304,7 +331,7 @@ mod tests {
 
     #[test]
     fn targets_are_named_in_the_results_as_in_the_table() {
-        for t in [App, Floor, Probe, Baseline, Target::Pgbench] {
+        for t in [App, Floor, Probe, Composed, Baseline, Target::Pgbench] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.name());
         }
     }

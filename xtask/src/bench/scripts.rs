@@ -27,11 +27,11 @@ pub fn write(request: Request, out: &Path) -> anyhow::Result<Option<(PathBuf, Pa
                 file(name(run), sequential_ids_lua(prefix, run))?,
             ))
         }
-        Request::Order { warm, run } => {
+        Request::Order { path, warm, run } => {
             let token = bench_token()?;
             Some((
-                file(format!("order-{warm}.lua"), order_lua(warm, &token))?,
-                file(format!("order-{run}.lua"), order_lua(run, &token))?,
+                file(format!("order-{warm}.lua"), order_lua(path, warm, &token))?,
+                file(format!("order-{run}.lua"), order_lua(path, run, &token))?,
             ))
         }
     })
@@ -73,14 +73,14 @@ fn sequential_ids_lua(prefix: &str, start: u64) -> String {
     )
 }
 
-/// `POST /order`, one unit of product `start`+1, +2, … (each thread its own).
-fn order_lua(start: u64, token: &str) -> String {
+/// `POST path`, one unit of product `start`+1, +2, … (each thread its own).
+fn order_lua(path: &str, start: u64, token: &str) -> String {
     format!(
         "local next_id = {start}\n\
          function setup(thread) thread:set(\"id\", next_id); next_id = next_id + 1 end\n\
          function request()\n\
            id = id + 2\n\
-           return wrk.format(\"POST\", \"/order\", {{[\"Content-Type\"] = \"application/json\", \
+           return wrk.format(\"POST\", \"{path}\", {{[\"Content-Type\"] = \"application/json\", \
          [\"Authorization\"] = \"Bearer {token}\"}}, \
          '{{\"items\":[{{\"product_id\":' .. (id % {PRODUCTS} + 1) .. ',\"quantity\":1}}]}}')\n\
          end\n"
@@ -104,9 +104,10 @@ mod tests {
         let fresh = sequential_ids_lua("/uncached/", 200_000);
         assert!(fresh.starts_with("local next_id = 200000\n"));
         assert!(fresh.contains("wrk.format(\"GET\", \"/uncached/\" .. id)"));
-        let order = order_lua(7, "tok");
+        let order = order_lua("/composed/order", 7, "tok");
         assert!(order.starts_with("local next_id = 7\n"));
         assert!(order.contains("\"Bearer tok\""));
+        assert!(order.contains("wrk.format(\"POST\", \"/composed/order\""));
         assert!(order.contains("(id % 400000 + 1)"));
     }
 }

@@ -1,4 +1,4 @@
-//! The servers under load: the app, the floor and the probe on the chosen
+//! The servers under load: the app, the floor and the probes on the chosen
 //! runtime, and the native baseline. Each is stopped when dropped.
 
 use std::path::{Path, PathBuf};
@@ -66,6 +66,9 @@ impl Server {
     }
 }
 
+/// The probes' manifest: the bare probe and the composed one, run apart.
+const SHAPE: &str = "tests/fixtures/shape/spin.toml";
+
 /// The servers still running.
 pub struct Servers(Vec<Server>);
 
@@ -89,7 +92,8 @@ impl Servers {
         Ok(Servers(vec![
             launcher.app(Target::App, "spin.toml", &http)?,
             launcher.app(Target::Floor, "tests/fixtures/hello/spin.toml", &[])?,
-            launcher.app(Target::Probe, "tests/fixtures/shape/spin.toml", &[])?,
+            launcher.app(Target::Probe, SHAPE, &["shape".into()])?,
+            launcher.app(Target::Composed, SHAPE, &["shape-composed".into()])?,
             launcher.baseline()?,
         ]))
     }

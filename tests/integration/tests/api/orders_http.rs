@@ -401,3 +401,51 @@ async fn two_hundred_buyers_never_oversell_twenty_units() {
     eprintln!("oversell: 10 rounds × 200 buyers × 20 units: {accepted_total} accepted, 0 oversold");
     env.assert_clean();
 }
+
+/// The orders service takes the buyer's token (the route passes its bucket)
+/// on the connection its write-through uses: the same `RateLimit` fields and
+/// 429 as an edge-limited route, and a refused order changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_rate_limited_per_buyer_by_the_service() {
+    let env = TestEnv::start_with(&[("rate_limit", "2/1")]).await;
+    let (_, buyer) = env.customer_account("Dewi").await;
+    let (_, other) = env.customer_account("Eka").await;
+    let p = env.products(&[("Kopi", 25_000, 10)]).await[0];
+    let order = |token: &str| env.call("POST", "/order", Some(token), Some(items(&[(p, 1)])));
+    for remaining in [1, 0] {
+        let r = order(&buyer).await;
+        assert_eq!(r.status, 201, "{:?}", r.json);
+        assert_eq!(
+            r.header("ratelimit-policy"),
+            Some(r#""order-write";q=2;w=2"#)
+        );
+        let state = r.header("ratelimit").unwrap();
+        assert!(
+            state.starts_with(&format!(r#""order-write";r={remaining};t="#)),
+            "{state}"
+        );
+    }
+    let r = order(&buyer).await;
+    assert_eq!(r.status, 429, "{:?}", r.json);
+    assert_eq!(r.error(), "Rate limit exceeded. Please try again later.");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.header("ratelimit"), Some(r#""order-write";r=0;t=1"#));
+    // Refused before anything was reserved; another buyer has a bucket of
+    // their own.
+    assert_eq!(env.stock(p).await, 8);
+    assert_eq!(order(&other).await.status, 201);
+    assert_eq!(env.stock(p).await, 7);
+    let placed: i64 = env
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(placed, 3);
+    // The bucket refills on the Redis clock.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(order(&buyer).await.status, 201);
+    env.assert_clean();
+}

@@ -262,10 +262,11 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
             ..cost(12, 1, (1, 2), (1, 1))
         },
     ),
-    // Edge: jwt_secret, rate_limit, redis_url (one script call); orders:
-    // database_url, redis_url; one create_order call; one script writes the
+    // Edge: jwt_secret, rate_limit (the bucket, passed to the service);
+    // orders: redis_url, the token taken (one script call), database_url,
+    // one create_order call; one script on the same connection writes the
     // stock through, retires the lists and publishes.
-    ("POST", "/order", "", cost(5, 1, (1, 1), (2, 2))),
+    ("POST", "/order", "", cost(4, 1, (1, 1), (1, 2))),
     // jwt_secret; through the key-value store the list version and the
     // page (or the order); a miss: database_url, the query, redis_url and the
     // fill.
