@@ -7,8 +7,8 @@ mod store;
 component_support::bindings!("catalog-service");
 
 use component_support::catalog_cache::CachedProduct;
-use component_support::wit::types::{Client, Error, PageRequest};
-use exports::shop::platform::catalog::{Guest, Product, ProductInput, ProductPage};
+use component_support::wit::types::{Client, Error, PageRequest, TokenBucket};
+use exports::shop::platform::catalog::{CreatedProduct, Guest, Product, ProductInput, ProductPage};
 use platform_core::product::{NewProduct, ProductFields, ProductId};
 use platform_core::ServiceError;
 
@@ -48,8 +48,11 @@ impl Guest for Catalog {
         Ok(service::get(ProductId::new(id)?)?)
     }
 
-    fn create_product(input: ProductInput) -> Result<Product, Error> {
-        Ok(service::create(&checked(input)?)?)
+    fn create_product(
+        input: ProductInput,
+        limit: Option<TokenBucket>,
+    ) -> Result<CreatedProduct, Error> {
+        Ok(service::create(&checked(input)?, limit.as_ref())?)
     }
 
     fn update_product(id: i64, input: ProductInput) -> Result<Product, Error> {

@@ -5,14 +5,15 @@ use component_support::cache::Cache;
 use component_support::catalog_cache::{self, CachedProduct, Entry, TOMBSTONE, TTL_SECS};
 use component_support::config;
 use component_support::db::Db;
-use component_support::wit::types::{Client, PageInfo, PageRequest};
+use component_support::limiter;
+use component_support::wit::types::{Client, PageInfo, PageRequest, TokenBucket};
 use platform_core::page::Page;
 use platform_core::product::{NewProduct, ProductId};
 use platform_core::rate_limit::Bucket;
 use platform_core::setting::{self, DATABASE_URL};
 use platform_core::ServiceError;
 
-use crate::exports::shop::platform::catalog::{Product, ProductPage};
+use crate::exports::shop::platform::catalog::{CreatedProduct, Product, ProductPage};
 use crate::store;
 
 fn db() -> Result<Db, ServiceError> {
@@ -110,11 +111,24 @@ const LISTED_PRODUCTS_CHANGED: &[&str] = &[
     catalog_cache::LIST_COUNT_VERSION,
 ];
 
-pub fn create(input: &NewProduct) -> Result<Product, ServiceError> {
+/// With `limit`, the writer's token is taken first, on the connection the
+/// write-through uses: one Redis connection per create.
+pub fn create(
+    input: &NewProduct,
+    limit: Option<&TokenBucket>,
+) -> Result<CreatedProduct, ServiceError> {
+    let mut cache = Cache::lazy_for("rate limiter and cache");
+    let standing = match limit {
+        Some(bucket) => limiter::take_for_caller(&mut cache, bucket)?,
+        None => None,
+    };
     let stored = store::insert(&db()?, input)?;
     // A new product changes every page and the count, but no product key.
-    catalog_cache::write_through(&mut Cache::lazy(), LISTED_PRODUCTS_CHANGED, &[], None);
-    Ok(stored.into())
+    catalog_cache::write_through(&mut cache, LISTED_PRODUCTS_CHANGED, &[], None);
+    Ok(CreatedProduct {
+        product: stored.into(),
+        standing,
+    })
 }
 
 pub fn update(id: ProductId, input: &NewProduct) -> Result<Product, ServiceError> {

@@ -78,9 +78,7 @@ async fn create(
         key.as_ref().map(|k| k.as_str()),
         limit.as_ref().map(rate_limit::for_service).as_ref(),
     )?;
-    if let (Some(bucket), Some(standing)) = (limit, placed.standing) {
-        rate_limit::admitted_by_service(ctx, bucket, standing);
-    }
+    rate_limit::admitted_by_service(ctx, limit, placed.standing);
     Ok(Reply::json(201, &OrderBody::from(placed.order)))
 }
 

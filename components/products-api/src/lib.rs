@@ -6,7 +6,6 @@ mod bodies;
 component_support::bindings!("products-api");
 
 use component_support::wit::types::{Client, PageRequest};
-use edge::rate_limit::Fail;
 use edge::route::Products;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::page::Page;
@@ -33,14 +32,16 @@ impl Handler for ProductsApi {
             }
             Products::Create => {
                 let admin = auth::admin(&req, ctx)?;
-                rate_limit::take(
-                    ctx,
-                    rate_limit::per_user("product-write", admin.user_id)?,
-                    Fail::Open,
-                )?;
+                // The catalog takes the token, on the connection its
+                // write-through uses (one Redis connection per create).
+                let limit = rate_limit::per_user("product-write", admin.user_id)?
+                    .into_iter()
+                    .next();
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
-                let product = catalog::create_product(&to_wit(input))?;
-                Ok(Reply::json(201, &ProductBody::from(product)))
+                let service_limit = limit.as_ref().map(rate_limit::for_service);
+                let created = catalog::create_product(&to_wit(input), service_limit.as_ref())?;
+                rate_limit::admitted_by_service(ctx, limit, created.standing);
+                Ok(Reply::json(201, &ProductBody::from(created.product)))
             }
             Products::Update(id) => {
                 auth::admin(&req, ctx)?;

@@ -96,9 +96,17 @@ pub fn for_service(bucket: &Bucket) -> TokenBucket {
     }
 }
 
-/// The service admitted the request with this standing in `bucket`: the
-/// reply carries the `RateLimit` fields as if the edge had taken it.
-pub fn admitted_by_service(ctx: &mut Context, bucket: Bucket, standing: BucketStanding) {
+/// The service admitted the request with this standing in `bucket` (when
+/// both are known): the reply carries the `RateLimit` fields as if the edge
+/// had taken the token.
+pub fn admitted_by_service(
+    ctx: &mut Context,
+    bucket: Option<Bucket>,
+    standing: Option<BucketStanding>,
+) {
+    let (Some(bucket), Some(standing)) = (bucket, standing) else {
+        return;
+    };
     let decision = Decision {
         allowed: true,
         remaining: standing.remaining,

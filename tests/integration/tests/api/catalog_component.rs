@@ -17,7 +17,7 @@ wasmtime::component::bindgen!({
 });
 
 use exports::shop::platform::catalog::ProductInput;
-use shop::platform::types::{Error, PageRequest};
+use shop::platform::types::{Error, PageRequest, TokenBucket};
 
 struct Catalog {
     engine: wasmtime::Engine,
@@ -93,10 +93,12 @@ async fn exported_functions_work_against_real_backends() {
     let (mut store, svc) = catalog.instance().await;
     let api = svc.shop_platform_catalog();
     let created = api
-        .call_create_product(&mut store, &input("  Teh  ", 5000, 9))
+        .call_create_product(&mut store, &input("  Teh  ", 5000, 9), None)
         .await
         .unwrap()
         .unwrap();
+    assert!(created.standing.is_none(), "no bucket, no standing");
+    let created = created.product;
     assert_eq!(created.name, "Teh", "the service trims names itself");
     assert!(created.created_at.ends_with('Z'));
 
@@ -156,7 +158,7 @@ async fn exported_functions_validate_their_input() {
     let (mut store, svc) = catalog.instance().await;
     let api = svc.shop_platform_catalog();
     let err = api
-        .call_create_product(&mut store, &input("x", -1, 1))
+        .call_create_product(&mut store, &input("x", -1, 1), None)
         .await
         .unwrap()
         .unwrap_err();
@@ -165,7 +167,7 @@ async fn exported_functions_validate_their_input() {
         "{err:?}"
     );
     let err = api
-        .call_create_product(&mut store, &input("x", 1, -1))
+        .call_create_product(&mut store, &input("x", 1, -1), None)
         .await
         .unwrap()
         .unwrap_err();
@@ -266,4 +268,64 @@ async fn list_reads_are_limited_per_client_address() {
     }
     assert!(list(client("10.0.0.2")).await.is_ok(), "another address");
     assert!(list(None).await.is_ok(), "no client: no limit");
+}
+
+/// A caller's bucket passed in (`types.token-bucket`): the service takes the
+/// token first, on the connection its write-through uses; an empty bucket is
+/// `rate-limited` with the policy's numbers, and nothing is written.
+#[tokio::test]
+async fn a_passed_bucket_is_taken_before_the_write() {
+    let db = TestDatabase::create().await;
+    let redis = RedisServer::start().unwrap();
+    let catalog = Catalog::new(&db, &redis);
+    let bucket = TokenBucket {
+        policy: "product-write".into(),
+        key: "ratelimit:product-write:user:7".into(),
+        capacity: 1,
+        refill_per_sec: 0.001,
+    };
+    let (mut store, svc) = catalog.instance().await;
+    let api = svc.shop_platform_catalog();
+    let created = api
+        .call_create_product(&mut store, &input("Kopi", 1000, 1), Some(&bucket))
+        .await
+        .unwrap()
+        .unwrap();
+    let standing = created.standing.expect("Redis answered");
+    assert_eq!(standing.remaining, 0);
+    let (mut store, svc) = catalog.instance().await;
+    let api = svc.shop_platform_catalog();
+    let err = api
+        .call_create_product(&mut store, &input("Teh", 1000, 1), Some(&bucket))
+        .await
+        .unwrap()
+        .unwrap_err();
+    match err {
+        Error::RateLimited(r) => {
+            assert_eq!(
+                (r.policy.as_str(), r.capacity, r.window_secs),
+                ("product-write", 1, 1000)
+            );
+            assert!(r.retry_after_secs >= 999, "{r:?}");
+        }
+        other => panic!("expected rate-limited, got {other:?}"),
+    }
+    let rows: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM products", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "the refused create wrote nothing");
+    // Redis down: the service fails open (the write goes on, no standing).
+    drop(redis);
+    let (mut store, svc) = catalog.instance().await;
+    let api = svc.shop_platform_catalog();
+    let created = api
+        .call_create_product(&mut store, &input("Susu", 1000, 1), Some(&bucket))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(created.standing.is_none(), "Redis down: no standing");
 }

@@ -116,10 +116,10 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "past the last page",
         cost(2, 1, (0, 0), (1, 1)),
     ),
-    // Edge: jwt_secret, rate_limit, redis_url (the limiter); catalog:
-    // database_url, redis_url again (the write-through on its own
-    // connection: services open their own, see docs/architecture.md).
-    ("POST", "/product", "", cost(5, 1, (1, 1), (2, 2))),
+    // Edge: jwt_secret, rate_limit (the bucket, passed to the catalog);
+    // catalog: redis_url, the token taken, database_url, the insert, the
+    // write-through on the same connection (docs/architecture.md).
+    ("POST", "/product", "", cost(4, 1, (1, 1), (1, 2))),
     // A hit: the key-value store's open and get, no variable, no TCP
     // connect. A miss: + database_url, redis_url for the fill (SET NX).
     (
