@@ -38,7 +38,7 @@ pub struct Options {
 
 /// Seeded products; every uncached run walks its own stretch of ids.
 const PRODUCTS: u64 = 400_000;
-const RANGE: u64 = 100_000;
+const RANGE: u64 = 50_000;
 
 /// Servers may take a while to come up on a loaded 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
