@@ -74,3 +74,17 @@ fn seed(db_url: &str) -> anyhow::Result<()> {
     );
     run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", db_url, "-c", &sql]))
 }
+
+/// Ends the bench database's idle backends before a run. The servers not
+/// under load keep their pools (Spin does not shrink them), and four pooled
+/// targets at 32 connections pass the server's `max_connections` (100): the
+/// target under load was refused connections. A pool that finds its
+/// connection ended opens another, in the warm-up.
+pub fn release_idle_connections(db_url: &str) -> anyhow::Result<()> {
+    let sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+               WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND state = 'idle'";
+    run(Command::new("psql")
+        .args(["-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", db_url, "-c", sql])
+        .stdout(std::process::Stdio::null()))
+}

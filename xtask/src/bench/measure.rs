@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::results::{self, RunResult, ScenarioResult};
 use super::scenarios::{runs_after, Request, Run, Scenario, SCENARIOS};
 use super::servers::{Server, Servers};
-use super::{pg_cpu, pgbench, scripts, Options};
+use super::{backends, pg_cpu, pgbench, scripts, Options};
 use crate::wrk;
 
 pub fn scenarios(
@@ -63,6 +63,7 @@ impl Runner<'_> {
             return pgbench::create_order(self.db_url, seconds, connections, self.out);
         }
         let server = self.servers.get(run.target)?;
+        backends::release_idle_connections(self.db_url)?;
         let scripts = scripts::write(run.request, self.out)?;
         self.measure(server, connections, run.request.path(), scripts)
     }
