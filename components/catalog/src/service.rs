@@ -118,10 +118,7 @@ pub fn create(
     limit: Option<&TokenBucket>,
 ) -> Result<CreatedProduct, ServiceError> {
     let mut cache = Cache::lazy_for("rate limiter and cache");
-    let standing = match limit {
-        Some(bucket) => limiter::take_for_caller(&mut cache, bucket)?,
-        None => None,
-    };
+    let standing = limiter::take_for_caller(&mut cache, limit)?;
     let stored = store::insert(&db()?, input)?;
     // A new product changes every page and the count, but no product key.
     catalog_cache::write_through(&mut cache, LISTED_PRODUCTS_CHANGED, &[], None);

@@ -34,10 +34,7 @@ pub fn create(
     limit: Option<&TokenBucket>,
 ) -> Result<PlacedOrder, ServiceError> {
     let mut cache = Cache::lazy_for("rate limiter and cache");
-    let standing = match limit {
-        Some(bucket) => limiter::take_for_caller(&mut cache, bucket)?,
-        None => None,
-    };
+    let standing = limiter::take_for_caller(&mut cache, limit)?;
     let order = place(&mut cache, user_id, request, key)?;
     Ok(PlacedOrder { order, standing })
 }

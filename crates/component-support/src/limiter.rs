@@ -37,13 +37,17 @@ pub fn take_tokens(cache: &mut Cache, buckets: &[(&str, BucketConfig)]) -> Taken
     }
 }
 
-/// A service's take of its caller's token: the standing when admitted,
-/// `rate-limited` when the bucket is empty, `None` (logged) when Redis
-/// cannot answer — the caller's routes fail open.
+/// A service's take of its caller's token from `bucket`, when the caller
+/// passed one: the standing when admitted, `rate-limited` when the bucket is
+/// empty, `None` (logged) when Redis cannot answer — the caller's routes
+/// fail open.
 pub fn take_for_caller(
     cache: &mut Cache,
-    bucket: &TokenBucket,
+    bucket: Option<&TokenBucket>,
 ) -> Result<Option<BucketStanding>, ServiceError> {
+    let Some(bucket) = bucket else {
+        return Ok(None);
+    };
     let config = BucketConfig {
         capacity: bucket.capacity,
         refill_per_sec: bucket.refill_per_sec,

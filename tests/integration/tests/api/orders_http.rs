@@ -225,15 +225,7 @@ async fn refusals_name_the_problem_and_change_nothing() {
         .call("POST", "/order", Some(&token), Some(items(&[(p[0], 1)])))
         .await;
     assert_eq!(r.status, 201);
-    let n: i64 = env
-        .db
-        .client()
-        .await
-        .query_one("SELECT count(*) FROM orders", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 1, "only the good order exists");
+    assert_eq!(orders_placed(&env).await, 1, "only the good order exists");
     env.assert_clean();
 }
 
@@ -434,19 +426,21 @@ async fn orders_are_rate_limited_per_buyer_by_the_service() {
     assert_eq!(env.stock(p).await, 8);
     assert_eq!(order_one(&env, &other, p).await.status, 201);
     assert_eq!(env.stock(p).await, 7);
-    let placed: i64 = env
-        .db
+    assert_eq!(orders_placed(&env).await, 3);
+    // The bucket refills on the Redis clock.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(order_one(&env, &buyer, p).await.status, 201);
+    env.assert_clean();
+}
+
+async fn orders_placed(env: &TestEnv) -> i64 {
+    env.db
         .client()
         .await
         .query_one("SELECT count(*) FROM orders", &[])
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(placed, 3);
-    // The bucket refills on the Redis clock.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(order_one(&env, &buyer, p).await.status, 201);
-    env.assert_clean();
+        .get(0)
 }
 
 async fn order_one(env: &TestEnv, token: &str, product: i64) -> integration::Reply {
