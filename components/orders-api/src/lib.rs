@@ -5,7 +5,7 @@ mod bodies;
 
 component_support::bindings!("orders-api");
 
-use component_support::wit::types::PageRequest;
+use component_support::wit::types::{PageRequest, TokenBucket};
 use edge::context::raw_header;
 use edge::route::Orders;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
@@ -76,7 +76,7 @@ async fn create(
         user_id,
         &items,
         key.as_ref().map(|k| k.as_str()),
-        limit.as_ref().map(rate_limit::for_service).as_ref(),
+        limit.as_ref().map(TokenBucket::from).as_ref(),
     )?;
     rate_limit::admitted_by_service(ctx, limit, placed.standing);
     Ok(Reply::json(201, &OrderBody::from(placed.order)))

@@ -5,7 +5,7 @@ mod bodies;
 
 component_support::bindings!("products-api");
 
-use component_support::wit::types::{Client, PageRequest};
+use component_support::wit::types::{Client, PageRequest, TokenBucket};
 use edge::route::Products;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::page::Page;
@@ -38,7 +38,7 @@ impl Handler for ProductsApi {
                     .into_iter()
                     .next();
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
-                let service_limit = limit.as_ref().map(rate_limit::for_service);
+                let service_limit = limit.as_ref().map(TokenBucket::from);
                 let created = catalog::create_product(&to_wit(input), service_limit.as_ref())?;
                 rate_limit::admitted_by_service(ctx, limit, created.standing);
                 Ok(Reply::json(201, &ProductBody::from(created.product)))

@@ -58,6 +58,20 @@ impl From<Error> for ServiceError {
     }
 }
 
+/// A route's bucket for a service that takes the token itself, on the
+/// connection it writes through (one Redis connection per request instead
+/// of the limiter's and the service's); such routes fail open.
+impl From<&platform_core::rate_limit::Bucket> for types::TokenBucket {
+    fn from(bucket: &platform_core::rate_limit::Bucket) -> types::TokenBucket {
+        types::TokenBucket {
+            policy: bucket.policy.to_string(),
+            key: bucket.key.clone(),
+            capacity: bucket.config.capacity,
+            refill_per_sec: bucket.config.refill_per_sec,
+        }
+    }
+}
+
 impl types::OrderStatus {
     /// The API's and the database's name of the status.
     pub fn as_str(self) -> &'static str {

@@ -4,7 +4,7 @@
 
 use component_support::config;
 use component_support::limiter::{self, Taken};
-use component_support::wit::types::{BucketStanding, TokenBucket};
+use component_support::wit::types::BucketStanding;
 use platform_core::rate_limit::{
     Bucket, BucketConfig, Decision, SignInReply, KNOWN_ADDRESS_SECS, SETTLE_SIGN_IN_LUA,
     TAKE_SIGN_IN_LUA,
@@ -80,19 +80,6 @@ pub fn take(ctx: &mut Context, buckets: Vec<Bucket>, fail: Fail) -> Result<(), S
     match limiter::take_tokens(redis, &pairs) {
         Taken::Decided(decisions) => admit(ctx, buckets, decisions),
         Taken::Unanswered { answered } => failed(fail, answered),
-    }
-}
-
-/// `bucket` for a service that takes the token itself, on the connection
-/// it writes through (`shop:platform/types.token-bucket`; one Redis
-/// connection per request instead of the limiter's and the service's).
-/// Such routes fail open.
-pub fn for_service(bucket: &Bucket) -> TokenBucket {
-    TokenBucket {
-        policy: bucket.policy.to_string(),
-        key: bucket.key.clone(),
-        capacity: bucket.config.capacity,
-        refill_per_sec: bucket.config.refill_per_sec,
     }
 }
 
