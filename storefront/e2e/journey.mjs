@@ -38,7 +38,12 @@
 //     and an event `payment.updated` in its timeline, refunds the payment
 //     and sees it become `refunded` (Midtrans's refund notification, within
 //     REFUND_MS); the anomalies page loads; the shopper is found by the start
-//     of their email on the users page; the audit log shows the refund.
+//     of their email on the users page, made an administrator and a customer
+//     again; the audit log shows the refund and both role changes.
+//     With E2E_REFUND_OUTAGE=1 (the test makes the sandbox refuse the next
+//     refund call and runs no maintenance sweep, which would ask again): the
+//     refund answers `owed`, the anomalies page lists it as "Refund owed", and
+//     its button asks Midtrans again; then the payment becomes `refunded`.
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -55,6 +60,8 @@ const SAGA_MS = Number(process.env.E2E_SAGA_TIMEOUT_MS || 90_000);
 const REFUND_MS = Number(process.env.E2E_REFUND_TIMEOUT_MS || 10_000);
 /** How long the session restore's /refresh is held back for the checkout clicked during it. */
 const RESTORE_DELAY_MS = 1500;
+/** The sandbox refuses the admin's first refund call: it is owed, and the anomalies page's button retries it. */
+const REFUND_OUTAGE = process.env.E2E_REFUND_OUTAGE === '1';
 const OAUTH_PROVIDER = process.env.OAUTH_PROVIDER;
 const OAUTH_NAME = process.env.OAUTH_NAME;
 const PROVIDER_LABEL = { google: 'Google', github: 'GitHub', facebook: 'Facebook' };
@@ -313,19 +320,7 @@ async function backOffice(browser, viewport, { orderId, shopperEmail }) {
     await noErrors('the order page');
   });
 
-  await step('the admin refunds the payment and it reads refunded', async () => {
-    await page.getByRole('button', { name: 'Refund payment', exact: true }).click();
-    const refunded = page.waitForResponse(
-      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/admin/payments/${admin.payment_id}/refund`,
-      { timeout: ACTION_MS },
-    );
-    refunded.catch(() => {});
-    await page.getByRole('button', { name: 'Yes, refund payment', exact: true }).click();
-    const response = await refunded;
-    const body = await response.json().catch(() => null);
-    check([200, 202].includes(response.status()), `POST /admin/payments/${admin.payment_id}/refund answered ${response.status()}: ${body && body.error}`);
-    admin.refund = body;
-    const asked = Date.now();
+  const refundedOnThePage = async () => {
     const read = async () => (await page.getByTestId('payment-status').textContent())?.trim();
     try {
       // The page reads the order again by itself while the refund is on its way.
@@ -338,21 +333,85 @@ async function backOffice(browser, viewport, { orderId, shopperEmail }) {
       await page.reload();
       await page.getByTestId('payment-status').waitFor();
       const now = await read();
-      check(now === 'refunded', `the payment reads "${now}" ${REFUND_MS} ms after the refund (${JSON.stringify(body)}), expected refunded`);
+      check(now === 'refunded', `the payment reads "${now}" ${REFUND_MS} ms after the refund (${JSON.stringify(admin.refund)}), expected refunded`);
     }
+  };
+
+  const refundTitle = REFUND_OUTAGE
+    ? 'the admin refunds the payment while Midtrans is down: the refund is owed'
+    : 'the admin refunds the payment and it reads refunded';
+  await step(refundTitle, async () => {
+    await page.getByRole('button', { name: 'Refund payment', exact: true }).click();
+    const refunded = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/admin/payments/${admin.payment_id}/refund`,
+      { timeout: ACTION_MS },
+    );
+    refunded.catch(() => {});
+    await page.getByRole('button', { name: 'Yes, refund payment', exact: true }).click();
+    const response = await refunded;
+    const body = await response.json().catch(() => null);
+    check([200, 202].includes(response.status()), `POST /admin/payments/${admin.payment_id}/refund answered ${response.status()}: ${body && body.error}`);
+    admin.refund = body;
+    if (REFUND_OUTAGE) {
+      check(body && body.refund === 'owed', `the refund answered ${JSON.stringify(body)} while Midtrans was down, expected owed`);
+      await page.getByRole('status').filter({ hasText: 'is owed' }).waitFor();
+      await page.locator('[data-testid="attempt-row"][data-refund="owed"]').waitFor();
+      check((await page.getByTestId('payment-status').textContent()).trim() === 'paid', 'the payment no longer reads paid while its refund is owed');
+      await shot(page, 'admin-refund-owed');
+      return;
+    }
+    const asked = Date.now();
+    await refundedOnThePage();
     admin.refunded_after_ms = Date.now() - asked;
     await noErrors('the order page after the refund');
     await shot(page, 'admin-order-detail');
   });
 
-  await step('the anomalies page loads', async () => {
-    await adminNav(page, 'Anomalies').click();
-    await page.getByRole('heading', { name: 'Admin: anomalies', level: 1 }).waitFor();
-    await page.getByTestId('anomalies-none').or(page.getByTestId('anomaly-row').first()).waitFor();
-    admin.anomalies = await page.getByTestId('anomaly-row').count();
-    await noErrors('the anomalies page');
-    await shot(page, 'admin-anomalies');
-  });
+  if (REFUND_OUTAGE) {
+    await step('the anomalies page lists the owed refund and its button asks Midtrans again', async () => {
+      await adminNav(page, 'Anomalies').click();
+      await page.getByRole('heading', { name: 'Admin: anomalies', level: 1 }).waitFor();
+      const row = page.locator(`[data-testid="anomaly-row"][data-kind="refund_owed"][data-order-id="${orderId}"]`);
+      await row.waitFor();
+      admin.anomalies = await page.getByTestId('anomaly-row').count();
+      await noErrors('the anomalies page');
+      await shot(page, 'admin-anomalies');
+      const retried = page.waitForResponse(
+        (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/admin/payments/${admin.payment_id}/refund`,
+        { timeout: ACTION_MS },
+      );
+      retried.catch(() => {});
+      await row.getByTestId('anomaly-action').click();
+      const response = await retried;
+      const body = await response.json().catch(() => null);
+      check([200, 202].includes(response.status()), `the anomaly's action answered ${response.status()}: ${body && body.error}`);
+      check(body && ['requested', 'refunded'].includes(body.refund), `the anomaly's action answered ${JSON.stringify(body)}, expected the refund requested`);
+      admin.retry = body;
+      await page.getByRole('status').filter({ hasText: `order #${orderId}` }).waitFor();
+      // The list is read again after the action: the owed refund is no longer in it.
+      await row.waitFor({ state: 'detached' });
+      await noErrors('the anomalies page after its action');
+    });
+
+    await step('the order reads refunded once Midtrans confirms the retried refund', async () => {
+      const asked = Date.now();
+      await page.goto(`${BASE}/app/admin/orders/${orderId}`);
+      await page.getByRole('heading', { name: `Order #${orderId}`, level: 1 }).waitFor();
+      await refundedOnThePage();
+      admin.refunded_after_ms = Date.now() - asked;
+      await noErrors('the order page after the retried refund');
+      await shot(page, 'admin-order-detail');
+    });
+  } else {
+    await step('the anomalies page loads', async () => {
+      await adminNav(page, 'Anomalies').click();
+      await page.getByRole('heading', { name: 'Admin: anomalies', level: 1 }).waitFor();
+      await page.getByTestId('anomalies-none').or(page.getByTestId('anomaly-row').first()).waitFor();
+      admin.anomalies = await page.getByTestId('anomaly-row').count();
+      await noErrors('the anomalies page');
+      await shot(page, 'admin-anomalies');
+    });
+  }
 
   await step('the admin finds the shopper by the start of their email', async () => {
     await adminNav(page, 'Users').click();
@@ -378,14 +437,33 @@ async function backOffice(browser, viewport, { orderId, shopperEmail }) {
     const role = await page.getByLabel(`Role of ${shopperEmail}`, { exact: true }).inputValue();
     check(role === 'customer', `the shopper's role reads "${role}", expected customer`);
     admin.user_found = true;
+    admin.shopper_id = Number(await page.getByTestId('user-row').getAttribute('data-user-id'));
     await noErrors('the users page');
     await shot(page, 'admin-users');
   });
 
-  await step('the audit log shows the refund', async () => {
+  await step('the admin makes the shopper an administrator, then a customer again', async () => {
+    const select = page.getByLabel(`Role of ${shopperEmail}`, { exact: true });
+    for (const role of ['admin', 'customer']) {
+      await select.selectOption(role);
+      // The list is read again after the change: the row carries the saved role.
+      await page.locator(`[data-testid="user-row"][data-email="${shopperEmail}"][data-role="${role}"]`).waitFor();
+      await page.getByRole('status').filter({ hasText: 'is now' }).waitFor();
+      await noErrors(`the users page after making the shopper ${role}`);
+    }
+    admin.roles_changed = 2;
+  });
+
+  await step('the audit log shows the refund and the role changes', async () => {
     await adminNav(page, 'Audit').click();
     await page.getByRole('heading', { name: 'Admin: audit log', level: 1 }).waitFor();
-    await page.locator(`[data-testid="audit-row"][data-action="payment.refund"][data-target="payment:${admin.payment_id}"]`).waitFor();
+    await page.locator(`[data-testid="audit-row"][data-action="payment.refund"][data-target="payment:${admin.payment_id}"]`).first().waitFor();
+    const roleRows = page.locator(`[data-testid="audit-row"][data-action="user.role"][data-target="user:${admin.shopper_id}"]`);
+    await roleRows.nth(1).waitFor();
+    admin.audit = {
+      refunds: await page.locator(`[data-testid="audit-row"][data-action="payment.refund"][data-target="payment:${admin.payment_id}"]`).count(),
+      role_changes: await roleRows.count(),
+    };
     admin.audited = true;
     await noErrors('the audit page');
     await shot(page, 'admin-audit');

@@ -209,12 +209,19 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(env: &TestEnv) -> Relay {
-        let config = <relay::config::Config as clap::Parser>::parse_from([
+        Relay::start_with(env, &[])
+    }
+
+    /// With more command-line arguments (`--maintenance-every-secs 0`: no
+    /// sweep retries what a test wants to see left undone).
+    pub fn start_with(env: &TestEnv, args: &[&str]) -> Relay {
+        let redis = env.redis.url();
+        let base = [
             "relay",
             "--database-url",
             &env.db.url,
             "--redis-url",
-            &env.redis.url(),
+            &redis,
             "--kafka-brokers",
             "off",
             "--redeliver-after-secs",
@@ -223,7 +230,10 @@ impl Relay {
             "1",
             "--http-addr",
             "127.0.0.1:0",
-        ]);
+        ];
+        let config = <relay::config::Config as clap::Parser>::parse_from(
+            base.iter().chain(args.iter()).copied(),
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(relay::relay::run(config, async {
             let _ = stopped.await;
