@@ -3,33 +3,8 @@
 
 use serde::Serialize;
 
-use crate::shop::platform::users::{Role, Session, TokenPair, User};
-
-/// `{id, full_name, email, role, email_verified}` (`email` is null for a
-/// provider account that gave none).
-#[derive(Serialize)]
-pub struct UserJson {
-    id: i64,
-    full_name: String,
-    email: Option<String>,
-    role: &'static str,
-    email_verified: bool,
-}
-
-impl From<User> for UserJson {
-    fn from(u: User) -> UserJson {
-        UserJson {
-            id: u.id,
-            full_name: u.full_name,
-            email: u.email,
-            role: match u.role {
-                Role::Customer => "customer",
-                Role::Admin => "admin",
-            },
-            email_verified: u.email_verified,
-        }
-    }
-}
+use crate::shop::platform::users::{Session, TokenPair};
+use edge::bodies::UserJson;
 
 /// `{"token", "refresh_token"}`: the tokens bare, no `Bearer ` prefix.
 #[derive(Serialize)]

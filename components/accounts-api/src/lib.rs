@@ -22,7 +22,8 @@ use platform_core::ServiceError;
 use spin_sdk::http::IncomingRequest;
 
 use auth_core::oauth::{self, Callback as OAuthReturn};
-use bodies::{AuthorizeUrl, Message, SessionBody, TokensBody, UserJson};
+use bodies::{AuthorizeUrl, Message, SessionBody, TokensBody};
+use edge::bodies::UserJson;
 use shop::platform::users;
 
 struct AccountsApi;

@@ -5,13 +5,14 @@ use platform_core::page::Page;
 use serde::Serialize;
 use serde_json::Value;
 
+use edge::bodies::OrderJson;
+
 use crate::shop::orders_admin::admin::{OrderDetail, OrderEvent, OrderSummary, SummaryPage};
 use crate::shop::payments_admin::admin::{
     self as payments, Anomaly, AttemptView, NotificationView, PaymentDetail, RefundOutcome,
     RefundResult, RefundState, TokenState,
 };
-use crate::shop::platform::orders::Order;
-use crate::shop::platform::users::{Role, User};
+use crate::shop::platform::users::User;
 use crate::shop::users_admin::admin::{AuditEntry, AuditPage, UserPage};
 use component_support::wit::types::PaymentStatus;
 
@@ -54,49 +55,6 @@ impl From<(SummaryPage, Page)> for OrderList {
             page: page.page,
             page_size: page.page_size,
             has_more: p.has_more,
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub struct ItemJson {
-    id: i64,
-    product_id: i64,
-    quantity: i32,
-    price: i64,
-}
-
-/// The order as `GET /order/{id}` shows it.
-#[derive(Serialize)]
-pub struct OrderJson {
-    id: i64,
-    user_id: i64,
-    total_price: i64,
-    status: &'static str,
-    order_items: Vec<ItemJson>,
-    created_at: String,
-    updated_at: String,
-}
-
-impl From<Order> for OrderJson {
-    fn from(o: Order) -> Self {
-        OrderJson {
-            id: o.id,
-            user_id: o.user_id,
-            total_price: o.total_price,
-            status: o.status.as_str(),
-            order_items: o
-                .order_items
-                .into_iter()
-                .map(|i| ItemJson {
-                    id: i.id,
-                    product_id: i.product_id,
-                    quantity: i.quantity,
-                    price: i.price,
-                })
-                .collect(),
-            created_at: o.created_at,
-            updated_at: o.updated_at,
         }
     }
 }
@@ -342,28 +300,20 @@ impl From<Vec<Anomaly>> for AnomalyList {
     }
 }
 
+/// The account as `/me` shows it, and since when it exists.
 #[derive(Serialize)]
 pub struct UserJson {
-    id: i64,
-    full_name: String,
-    email: Option<String>,
-    role: &'static str,
-    email_verified: bool,
+    #[serde(flatten)]
+    user: edge::bodies::UserJson,
     created_at: String,
 }
 
 impl From<User> for UserJson {
     fn from(u: User) -> Self {
+        let created_at = u.created_at.clone();
         UserJson {
-            id: u.id,
-            full_name: u.full_name,
-            email: u.email,
-            role: match u.role {
-                Role::Customer => "customer",
-                Role::Admin => "admin",
-            },
-            email_verified: u.email_verified,
-            created_at: u.created_at,
+            user: u.into(),
+            created_at,
         }
     }
 }

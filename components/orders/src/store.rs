@@ -2,13 +2,11 @@
 
 use component_support::catalog_cache::CachedProduct;
 use component_support::db::{self, Db, Row};
-use component_support::wit::types::OrderStatus;
+use component_support::wit::types::{Order, OrderItem, OrderStatus};
 use platform_core::order::{IdempotencyKey, OrderId, OrderRequest};
 use platform_core::ServiceError;
 use serde::Deserialize;
 use spin_sdk::pg4::ParameterValue;
-
-use crate::exports::shop::platform::orders::{Order, OrderItem};
 
 /// An order and its row version (for newer-wins cache writes).
 pub struct Stored {

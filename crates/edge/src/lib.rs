@@ -5,6 +5,7 @@
 //! no handler error text ever reaches a client.
 
 pub mod auth;
+pub mod bodies;
 pub mod body;
 pub mod client;
 pub mod context;
