@@ -14,7 +14,6 @@ use crate::shop::payments_admin::admin::{
 };
 use crate::shop::platform::users::User;
 use crate::shop::users_admin::admin::{AuditEntry, AuditPage, UserPage};
-use component_support::wit::types::PaymentStatus;
 
 #[derive(Serialize)]
 pub struct OrderSummaryJson {
@@ -186,22 +185,6 @@ impl OrderDetailBody {
             order: detail.order.into(),
             payment: payment.map(Into::into),
             events: detail.events.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-/// `{"order_id", "status"}`, as the customer's cancel answers.
-#[derive(Serialize)]
-pub struct CancelledBody {
-    order_id: i64,
-    status: &'static str,
-}
-
-impl CancelledBody {
-    pub fn new(order_id: i64, status: PaymentStatus) -> Self {
-        CancelledBody {
-            order_id,
-            status: status.as_str(),
         }
     }
 }

@@ -8,7 +8,8 @@ mod bodies;
 
 component_support::bindings!(operator "admin-api");
 
-use component_support::wit::types::PageRequest;
+use component_support::wit::types::{PageRequest, TokenBucket};
+use edge::bodies::CancelledBody;
 use edge::rate_limit::Fail;
 use edge::route::Admin;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
@@ -18,10 +19,7 @@ use platform_core::admin::{
 use platform_core::page::Page;
 use spin_sdk::http::IncomingRequest;
 
-use bodies::{
-    AnomalyList, AuditList, CancelledBody, OrderDetailBody, OrderList, RefundBody, UserBody,
-    UserList,
-};
+use bodies::{AnomalyList, AuditList, OrderDetailBody, OrderList, RefundBody, UserBody, UserList};
 use shop::orders_admin::admin as orders_admin;
 use shop::payments_admin::admin as payments_admin;
 use shop::platform::users;
@@ -42,9 +40,13 @@ impl Handler for AdminApi {
                 Ok(Reply::json(200, &OrderDetailBody::new(detail, payment)))
             }
             Admin::CancelOrder(id) => {
-                limit_write(ctx, admin.user_id)?;
-                let status = payments_admin::cancel_order(admin.user_id, id.get())?;
-                Ok(Reply::json(200, &CancelledBody::new(id.get(), status)))
+                // Taken by the service, on the connection it publishes on.
+                let limit = rate_limit::user_bucket(WRITE_POLICY, admin.user_id)?;
+                let service_limit = limit.as_ref().map(TokenBucket::from);
+                let cancelled =
+                    payments_admin::cancel_order(admin.user_id, id.get(), service_limit.as_ref())?;
+                rate_limit::admitted_by_service(ctx, limit, cancelled.standing);
+                Ok(Reply::json(200, &CancelledBody::new(id.get(), &cancelled)))
             }
             Admin::RefundPayment(id) => {
                 limit_write(ctx, admin.user_id)?;
@@ -96,10 +98,12 @@ fn list_audit(query: &str) -> HttpResult {
 }
 
 /// The operator's writes may call Midtrans: limited like every write.
+const WRITE_POLICY: &str = "admin-write";
+
 fn limit_write(ctx: &mut Context, user_id: i64) -> Result<(), edge::HttpError> {
     rate_limit::take(
         ctx,
-        rate_limit::per_user("admin-write", user_id)?,
+        rate_limit::per_user(WRITE_POLICY, user_id)?,
         Fail::Open,
     )?;
     Ok(())

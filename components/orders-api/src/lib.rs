@@ -31,8 +31,8 @@ impl Handler for OrdersApi {
                     .transpose()?;
                 // The orders service takes the token, on the connection its
                 // write-through uses (one Redis connection per order).
-                let limit = rate_limit::per_user("order-write", user.user_id)?;
-                create(req, ctx, user.user_id, key, limit.into_iter().next()).await
+                let limit = rate_limit::user_bucket("order-write", user.user_id)?;
+                create(req, ctx, user.user_id, key, limit).await
             }
             Orders::List => {
                 let user = auth::authenticate(&req, ctx)?;

@@ -89,11 +89,3 @@ impl From<NotificationOutcome> for NotificationBody {
         }
     }
 }
-
-/// `POST /order/{id}/cancel`: `{"order_id": 7, "status": "cancelled"}` —
-/// the payment's status; the order follows through the saga.
-#[derive(Serialize)]
-pub struct CancelledBody {
-    pub order_id: i64,
-    pub status: &'static str,
-}

@@ -7,13 +7,15 @@ mod bodies;
 
 component_support::bindings!("payments-api");
 
+use component_support::wit::types::TokenBucket;
 use edge::rate_limit::Fail;
 use edge::route::Payments;
 use edge::{auth, body, rate_limit, Context, Handler, HttpResult, Reply};
 use platform_core::payment::InitiateRequest;
 use spin_sdk::http::IncomingRequest;
 
-use bodies::{CancelledBody, InitiatedBody, NotificationBody, PaymentBody};
+use bodies::{InitiatedBody, NotificationBody, PaymentBody};
+use edge::bodies::CancelledBody;
 use shop::platform::payments;
 
 struct PaymentsApi;
@@ -40,19 +42,17 @@ impl Handler for PaymentsApi {
             }
             Payments::CancelOrder(order) => {
                 let user = auth::authenticate(&req, ctx)?;
-                // A cancel may call Midtrans: limited like other writes.
-                rate_limit::take(
-                    ctx,
-                    rate_limit::per_user("payment-write", user.user_id)?,
-                    Fail::Open,
-                )?;
-                let status = payments::cancel_order(user.user_id, order.get())?;
+                // A cancel may call Midtrans: limited like other writes. The
+                // service takes the token, on the connection it publishes
+                // the cancel's event on (one Redis connection per cancel).
+                let limit = rate_limit::user_bucket("payment-write", user.user_id)?;
+                let service_limit = limit.as_ref().map(TokenBucket::from);
+                let cancelled =
+                    payments::cancel_order(user.user_id, order.get(), service_limit.as_ref())?;
+                rate_limit::admitted_by_service(ctx, limit, cancelled.standing);
                 Ok(Reply::json(
                     200,
-                    &CancelledBody {
-                        order_id: order.get(),
-                        status: status.as_str(),
-                    },
+                    &CancelledBody::new(order.get(), &cancelled),
                 ))
             }
             Payments::Webhook => {

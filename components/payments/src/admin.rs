@@ -4,7 +4,7 @@
 //! paths as the customer's and the late money's, and what needs a person.
 
 use component_support::db::{self, Db, Row};
-use component_support::wit::types::{Error, PaymentStatus};
+use component_support::wit::types::{CancelledOrder, Error, PaymentStatus, TokenBucket};
 use platform_core::admin::AnomalyKind;
 use platform_core::order::OrderId;
 use platform_core::ServiceError;
@@ -27,9 +27,17 @@ impl Guest for Payments {
         Ok(detail(&db()?, OrderId::new(order_id)?)?)
     }
 
-    fn cancel_order(actor_id: i64, order_id: i64) -> Result<PaymentStatus, Error> {
-        let status = cancel::cancel(Canceller::Operator(actor_id), OrderId::new(order_id)?)?;
-        Ok(status.into())
+    fn cancel_order(
+        actor_id: i64,
+        order_id: i64,
+        limit: Option<TokenBucket>,
+    ) -> Result<CancelledOrder, Error> {
+        let who = Canceller::Operator(actor_id);
+        let (status, standing) = cancel::cancel(who, OrderId::new(order_id)?, limit.as_ref())?;
+        Ok(CancelledOrder {
+            status: status.into(),
+            standing,
+        })
     }
 
     fn refund_payment(actor_id: i64, payment_id: i64) -> Result<RefundResult, Error> {

@@ -13,8 +13,7 @@ mod store;
 
 component_support::bindings!(operator "payments-service");
 
-use component_support::wit::types::PaymentStatus;
-use component_support::wit::types::{Error, Event};
+use component_support::wit::types::{CancelledOrder, Error, Event, TokenBucket};
 use exports::shop::platform::payments::{
     Guest, InitiateRequest, Initiated, NotificationOutcome, Payment, SweepReport,
 };
@@ -45,10 +44,18 @@ impl Guest for Payments {
         Ok(service::create_pending_payment(&event)?)
     }
 
-    fn cancel_order(user_id: i64, order_id: i64) -> Result<PaymentStatus, Error> {
+    fn cancel_order(
+        user_id: i64,
+        order_id: i64,
+        limit: Option<TokenBucket>,
+    ) -> Result<CancelledOrder, Error> {
         let who = lifecycle::cancel::Canceller::Customer(user_id);
-        let status = lifecycle::cancel::cancel(who, OrderId::new(order_id)?)?;
-        Ok(status.into())
+        let (status, standing) =
+            lifecycle::cancel::cancel(who, OrderId::new(order_id)?, limit.as_ref())?;
+        Ok(CancelledOrder {
+            status: status.into(),
+            standing,
+        })
     }
 
     fn sweep(limit: u32) -> Result<SweepReport, Error> {

@@ -84,6 +84,12 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
+    /// On a connection the caller opened already (a cancel's, which took
+    /// its caller's token on it): one Redis connection per request.
+    pub(crate) fn on(cache: Cache) -> Publisher {
+        Publisher { cache: Some(cache) }
+    }
+
     pub(crate) fn payment_updated(&mut self, event: &str, order_id: i64) {
         if self.cache.is_none() {
             self.cache = config::get(&settings::REDIS_URL).ok().map(Cache::new);

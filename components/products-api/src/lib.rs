@@ -34,9 +34,7 @@ impl Handler for ProductsApi {
                 let admin = auth::admin(&req, ctx)?;
                 // The catalog takes the token, on the connection its
                 // write-through uses (one Redis connection per create).
-                let limit = rate_limit::per_user("product-write", admin.user_id)?
-                    .into_iter()
-                    .next();
+                let limit = rate_limit::user_bucket("product-write", admin.user_id)?;
                 let input = NewProduct::from_json(&body::read_json(req).await?)?;
                 let service_limit = limit.as_ref().map(TokenBucket::from);
                 let created = catalog::create_product(&to_wit(input), service_limit.as_ref())?;

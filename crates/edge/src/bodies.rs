@@ -1,9 +1,10 @@
 //! JSON bodies more than one route group answers with: the order (the
-//! buyer's `/order` and the operator's `/admin/orders/{id}`) and the account
-//! (`/me`, sign-in, and the operator's `/admin/users`). One shape each, from
-//! the one WIT record each (`shop:platform/types`).
+//! buyer's `/order` and the operator's `/admin/orders/{id}`), the account
+//! (`/me`, sign-in, and the operator's `/admin/users`) and a cancel's answer
+//! (the customer's and the operator's). One shape each, from the one WIT
+//! record each (`shop:platform/types`).
 
-use component_support::wit::types::{Order, Role, User};
+use component_support::wit::types::{CancelledOrder, Order, Role, User};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -77,5 +78,22 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Customer => "customer",
         Role::Admin => "admin",
+    }
+}
+
+/// A cancel's answer, `{"order_id": 7, "status": "cancelled"}`: the
+/// payment's status; the order follows through the saga.
+#[derive(Serialize)]
+pub struct CancelledBody {
+    order_id: i64,
+    status: &'static str,
+}
+
+impl CancelledBody {
+    pub fn new(order_id: i64, cancelled: &CancelledOrder) -> CancelledBody {
+        CancelledBody {
+            order_id,
+            status: cancelled.status.as_str(),
+        }
     }
 }

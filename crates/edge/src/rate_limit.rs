@@ -20,7 +20,13 @@ use crate::settings::RATE_LIMIT;
 /// The per-user bucket of a write route (`rate_limit`, `20/10` by
 /// default; none when `off`).
 pub fn per_user(policy: &'static str, user_id: i64) -> Result<Vec<Bucket>, ServiceError> {
-    configured(policy, &RATE_LIMIT, &format!("user:{user_id}")).map(|b| b.into_iter().collect())
+    user_bucket(policy, user_id).map(|b| b.into_iter().collect())
+}
+
+/// The same bucket, for a route whose service takes the token itself on
+/// the Redis connection it opens anyway (`admitted_by_service`).
+pub fn user_bucket(policy: &'static str, user_id: i64) -> Result<Option<Bucket>, ServiceError> {
+    configured(policy, &RATE_LIMIT, &format!("user:{user_id}"))
 }
 
 /// A bucket whose numbers are `setting` (`capacity/refill`, or `off`: then

@@ -4,6 +4,9 @@
 //! exactly one of them. The operator's cancel (`POST /admin/orders/{id}/
 //! cancel`) is the same path for any order, audited with the close.
 
+use component_support::cache::Cache;
+use component_support::limiter;
+use component_support::wit::types::{BucketStanding, TokenBucket};
 use platform_core::lifecycle::Step;
 use platform_core::order::OrderId;
 use platform_core::payment::PaymentStatus;
@@ -36,7 +39,25 @@ impl Canceller {
     }
 }
 
-pub fn cancel(who: Canceller, order: OrderId) -> Result<PaymentStatus, ServiceError> {
+/// With `limit`, the caller's token is taken first (nothing is asked or
+/// changed when it is refused), on the connection the cancel's event is
+/// then published on.
+pub fn cancel(
+    who: Canceller,
+    order: OrderId,
+    limit: Option<&TokenBucket>,
+) -> Result<(PaymentStatus, Option<BucketStanding>), ServiceError> {
+    let mut cache = Cache::lazy_for("rate limiter and publisher");
+    let standing = limiter::take_for_caller(&mut cache, limit)?;
+    let status = close(who, order, Publisher::on(cache))?;
+    Ok((status, standing))
+}
+
+fn close(
+    who: Canceller,
+    order: OrderId,
+    mut publisher: Publisher,
+) -> Result<PaymentStatus, ServiceError> {
     let db = db()?;
     if let Some(actor) = who.operator() {
         // Before anything is closed at Midtrans: the role checked now, and
@@ -62,7 +83,6 @@ pub fn cancel(who: Canceller, order: OrderId) -> Result<PaymentStatus, ServiceEr
         next_in_secs: 0.0,
     };
     let gateway = Gateway::from_settings()?;
-    let mut publisher = Publisher::default();
     match settle(
         &db,
         &gateway,

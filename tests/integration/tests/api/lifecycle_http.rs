@@ -235,6 +235,59 @@ async fn a_customer_cancels_their_own_unpaid_order_once() {
     assert_eq!(shop.env.stock(p).await, 8);
 }
 
+/// The cancel's token is taken by the payments service on the connection
+/// it publishes the cancel's event on (one Redis connection per cancel):
+/// the route still answers the `RateLimit` fields, and a refused cancel
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancels_are_rate_limited_per_customer_by_the_service() {
+    // Two tokens that do not come back within the test.
+    let shop = Shop::start_with(&[("rate_limit", "2/0.01")]).await;
+    let (_, token) = shop.env.customer_account("Hana").await;
+    let (_, other) = shop.env.customer_account("Indra").await;
+    let p = shop.env.products(&[("Garam", 1_000, 10)]).await[0];
+    let (first, second) = (
+        shop.order(&token, &[(p, 1)]).await,
+        shop.order(&token, &[(p, 1)]).await,
+    );
+    let env = &shop.env;
+    let cancel = |order: i64, who: &str| {
+        let path = format!("/order/{order}/cancel");
+        let who = who.to_string();
+        async move { env.call("POST", &path, Some(&who), None).await }
+    };
+    for remaining in [1, 0] {
+        let r = cancel(first, &token).await;
+        assert_eq!(r.status, 200, "{:?}", r.json);
+        assert_eq!(
+            r.header("ratelimit-policy"),
+            Some(r#""payment-write";q=2;w=200"#)
+        );
+        let state = r.header("ratelimit").unwrap();
+        assert!(
+            state.starts_with(&format!(r#""payment-write";r={remaining};t="#)),
+            "{state}"
+        );
+    }
+    let r = cancel(second, &token).await;
+    assert_eq!(r.status, 429, "{:?}", r.json);
+    assert_eq!(r.header("retry-after"), Some("100"));
+    // Refused before anything was asked or changed: the order is pending,
+    // no cancel was written for it; another customer has a bucket of their
+    // own (and is refused as a stranger, not as a spender).
+    assert_eq!(shop.order_status(&token, second).await, "pending");
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT count(*) FROM outbox WHERE aggregate_id = {second} \
+             AND event_type = 'payment.updated'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(cancel(second, &other).await.status, 404);
+    shop.wait_for_order(&token, first, "cancelled").await;
+}
+
 /// Expiry and a settlement of the same order at the same moment: each order
 /// ends paid with its stock kept, or expired with its stock back and the
 /// money (if Midtrans took it anyway) refunded — never both, never neither.

@@ -348,19 +348,18 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
             ..cost(4, 1, (1, 2), (1, 1))
         },
     ),
-    // Edge as POST /order (the limiter's connection); payments:
-    // database_url, the server key, the Core API's URL, redis_url again;
-    // the order's attempts, the cancel's mark (V18), close_unpaid_order; the
-    // status check and the expire call; the event published on a second
-    // Redis connection (one connection per request is issue 24's, for every
-    // route at once).
+    // Edge: jwt_secret, rate_limit (the bucket passed to the service);
+    // payments: redis_url (the token, then the event published on the same
+    // connection), database_url, the server key, the Core API's URL; the
+    // order's attempts, the cancel's mark (V18), close_unpaid_order; the
+    // status check and the expire call.
     (
         "POST",
         "/order/{id}/cancel",
         "started payment",
         Cost {
             http: 2,
-            ..cost(7, 1, (1, 3), (2, 2))
+            ..cost(6, 1, (1, 3), (1, 2))
         },
     ),
     // The operator (issue 26). Reads: jwt_secret, then database_url in each
@@ -389,7 +388,7 @@ const BUDGETS: &[(&str, &str, &str, Cost)] = &[
         "started payment",
         Cost {
             http: 2,
-            ..cost(7, 1, (1, 4), (2, 2))
+            ..cost(6, 1, (1, 4), (1, 2))
         },
     ),
     ("GET", "/admin/anomalies", "", cost(2, 1, (1, 1), (0, 0))),
