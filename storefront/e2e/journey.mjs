@@ -22,6 +22,8 @@
 //  4. a double-clicked Checkout creates exactly one order (GET /order with
 //     the visitor's token, captured from the page's own requests, and the
 //     count on "My orders"); that order is then paid through "Pay now";
+//     another is left unpaid and cancelled on its page ("Cancel order"):
+//     it reads cancelled and its stock comes back;
 //  5. with OAUTH_PROVIDER set (google, github or facebook; the test runs a
 //     local provider that signs in OAUTH_NAME): "Sign in with …" leaves for
 //     the provider and comes back signed in;
@@ -39,7 +41,8 @@
 //     and sees it become `refunded` (Midtrans's refund notification, within
 //     REFUND_MS); the anomalies page loads; the shopper is found by the start
 //     of their email on the users page, made an administrator and a customer
-//     again; the audit log shows the refund and both role changes.
+//     again; the admin cancels the order the shopper left unpaid from its
+//     page; the audit log shows the refund, both role changes and the cancel.
 //     With E2E_REFUND_OUTAGE=1 (the test makes the sandbox refuse the next
 //     refund call and runs no maintenance sweep, which would ask again): the
 //     refund answers `owed`, the anomalies page lists it as "Refund owed", and
@@ -265,7 +268,7 @@ function adminNav(page, name) {
  * its timeline read, its payment refunded; then anomalies, the shopper
  * (`shopperEmail`) among the users, and the refund in the audit log.
  */
-async function backOffice(browser, viewport, { orderId, shopperEmail }) {
+async function backOffice(browser, viewport, { orderId, unpaidId, shopperEmail }) {
   const ctx = await browser.newContext({ viewport });
   const page = await ctx.newPage();
   watch(page, 'back office');
@@ -454,15 +457,40 @@ async function backOffice(browser, viewport, { orderId, shopperEmail }) {
     admin.roles_changed = 2;
   });
 
-  await step('the audit log shows the refund and the role changes', async () => {
+  await step('the admin cancels the order the shopper left unpaid', async () => {
+    await page.goto(`${BASE}/app/admin/orders/${unpaidId}`);
+    await page.getByRole('heading', { name: `Order #${unpaidId}`, level: 1 }).waitFor();
+    await page.locator('[data-testid="admin-order-status"][data-status="pending"]').waitFor();
+    await page.getByRole('button', { name: 'Cancel order', exact: true }).click();
+    const answered = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/admin/orders/${unpaidId}/cancel`,
+      { timeout: ACTION_MS },
+    );
+    answered.catch(() => {});
+    await page.getByRole('button', { name: 'Yes, cancel order', exact: true }).click();
+    const response = await answered;
+    const body = await response.json().catch(() => null);
+    check(response.status() === 200 && body && body.status === 'cancelled', `the cancel answered ${response.status()}: ${JSON.stringify(body)}`);
+    // The page reads the order again until the saga has moved it.
+    await page.locator('[data-testid="admin-order-status"][data-status="cancelled"]').waitFor({ timeout: SAGA_MS });
+    await page.locator('[data-testid="payment-status"][data-status="cancelled"]').waitFor();
+    admin.cancelled = unpaidId;
+    await noErrors('the order page after the cancel');
+    await shot(page, 'admin-order-cancelled');
+  });
+
+  await step('the audit log shows the refund, the role changes and the cancel', async () => {
     await adminNav(page, 'Audit').click();
     await page.getByRole('heading', { name: 'Admin: audit log', level: 1 }).waitFor();
     await page.locator(`[data-testid="audit-row"][data-action="payment.refund"][data-target="payment:${admin.payment_id}"]`).first().waitFor();
     const roleRows = page.locator(`[data-testid="audit-row"][data-action="user.role"][data-target="user:${admin.shopper_id}"]`);
     await roleRows.nth(1).waitFor();
+    const cancels = page.locator(`[data-testid="audit-row"][data-action="order.cancel"][data-target="order:${unpaidId}"]`);
+    await cancels.first().waitFor();
     admin.audit = {
       refunds: await page.locator(`[data-testid="audit-row"][data-action="payment.refund"][data-target="payment:${admin.payment_id}"]`).count(),
       role_changes: await roleRows.count(),
+      cancels: await cancels.count(),
     };
     admin.audited = true;
     await noErrors('the audit page');
@@ -690,11 +718,45 @@ async function main() {
       result.orders.paid++;
     });
 
-    await step('"My orders" lists the three orders with their statuses', async () => {
+    await step('the visitor cancels an unpaid order: it reads cancelled and the stock comes back', async () => {
+      const before = await readStock(page, ids.b);
+      await addToCart(page, ids.b, 2);
+      const { orderId } = await checkout(page);
+      result.orders.ids.cancelled = orderId;
+      // Back from the payment page without paying.
+      await page.goto(`${BASE}/app/orders/${orderId}`);
+      await waitForStatus(page, 'pending');
+      await page.getByRole('button', { name: 'Cancel order', exact: true }).click();
+      await page.getByRole('button', { name: 'Yes, cancel order', exact: true }).click();
+      await waitForStatus(page, 'cancelled');
+      check((await page.getByRole('button', { name: 'Pay now' }).count()) === 0, 'a cancelled order still offers "Pay now"');
+      const deadline = Date.now() + SAGA_MS;
+      let stock = await readStock(page, ids.b);
+      while (stock !== before && Date.now() < deadline) {
+        await page.waitForTimeout(500);
+        stock = await readStock(page, ids.b);
+      }
+      check(stock === before, `stock of ${names.b} is ${stock} after the cancel, expected it back at ${before}`);
+      // The order as the API has it now, not the page's memory of the answer.
+      await page.goto(`${BASE}/app/orders/${orderId}`);
+      await waitForStatus(page, 'cancelled');
+      await shot(page, 'order-cancelled');
+      result.cancelled = { order_id: orderId, stock };
+    });
+
+    await step('the visitor leaves an order unpaid (the back office cancels it)', async () => {
+      await addToCart(page, ids.b, 1);
+      const { orderId } = await checkout(page);
+      result.orders.ids.left_unpaid = orderId;
+      await page.goto(`${BASE}/app/orders/${orderId}`);
+      await waitForStatus(page, 'pending');
+    });
+
+    await step('"My orders" lists the five orders with their statuses', async () => {
       await page.goto(`${BASE}/app/orders`);
       await page.getByRole('heading', { name: 'My orders' }).waitFor();
-      await page.getByTestId('orders-total').filter({ hasText: '3' }).waitFor();
-      check((await page.getByTestId('order-row').count()) === 3, 'three order rows expected');
+      await page.getByTestId('orders-total').filter({ hasText: '5' }).waitFor();
+      check((await page.getByTestId('order-row').count()) === 5, 'five order rows expected');
       await shot(page, 'my-orders');
     });
 
@@ -718,7 +780,7 @@ async function main() {
         await signIn(other, email, password);
         await other.goto(`${BASE}/app/orders`);
         await other.getByRole('heading', { name: 'My orders' }).waitFor();
-        await other.getByTestId('orders-total').filter({ hasText: '3' }).waitFor();
+        await other.getByTestId('orders-total').filter({ hasText: '5' }).waitFor();
       });
 
       await step('the visitor signs out and asks for a reset link', async () => {
@@ -854,7 +916,11 @@ async function main() {
     }
 
     // 7. The back office: the newest paid order (paid through "Pay now").
-    await backOffice(browser, viewport, { orderId: result.orders.ids.double_click, shopperEmail: email });
+    await backOffice(browser, viewport, {
+      orderId: result.orders.ids.double_click,
+      unpaidId: result.orders.ids.left_unpaid,
+      shopperEmail: email,
+    });
 
     check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join('; ')}`);
     await visitorCtx.close();

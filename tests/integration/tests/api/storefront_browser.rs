@@ -194,6 +194,43 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         .await,
         0
     );
+    // The order cancelled on its page: cancelled, its stock released once,
+    // its Snap transaction closed at Midtrans (it can no longer be paid).
+    let cancelled = summary["orders"]["ids"]["cancelled"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no cancelled order in {summary}"));
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = {cancelled} AND status = 'cancelled' \
+             AND stock_released_at IS NOT NULL"
+        ))
+        .await,
+        1,
+        "{summary}"
+    );
+    let attempts: Vec<String> = shop
+        .env
+        .db
+        .client()
+        .await
+        .query(
+            "SELECT a.gateway_order_id FROM payment_attempts a JOIN payments p ON p.id = a.payment_id \
+             WHERE p.order_id = $1",
+            &[&cancelled],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!attempts.is_empty(), "the checkout started no payment");
+    for attempt in &attempts {
+        assert_eq!(
+            shop.midtrans.status_of(attempt).as_deref(),
+            Some("expire"),
+            "{attempt}: {summary}"
+        );
+    }
     // Every order has exactly one payment (the worker, redelivered if need be).
     shop.wait_for_count(
         "SELECT count(*) FROM orders o WHERE (SELECT count(*) FROM payments p WHERE p.order_id = o.id) <> 1",
@@ -281,6 +318,18 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
     assert_eq!(summary["admin"]["refund"]["refund"], "owed", "{summary}");
     assert_eq!(summary["admin"]["audit"]["refunds"], 2, "{summary}");
     assert_eq!(summary["admin"]["audit"]["role_changes"], 2, "{summary}");
+    // The operator's cancel of the order the shopper left unpaid: one row.
+    assert_eq!(summary["admin"]["audit"]["cancels"], 1, "{summary}");
+    let unpaid = summary["orders"]["ids"]["left_unpaid"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no unpaid order in {summary}"));
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = {unpaid} AND status = 'cancelled'"
+        ))
+        .await,
+        1
+    );
     let payment = summary["admin"]["payment_id"]
         .as_i64()
         .expect("admin.payment_id");
@@ -338,6 +387,7 @@ async fn a_visitor_buys_pays_and_a_denied_payment_gives_the_stock_back() {
         "products",
         "cart",
         "order-paid",
+        "order-cancelled",
         "admin",
         "oauth-signed-in",
         "oauth-forged-callback",
