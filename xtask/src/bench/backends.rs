@@ -73,7 +73,7 @@ fn seed(db_url: &str) -> anyhow::Result<()> {
          VALUES ('Bench', '{BENCH_EMAIL}', '{hash}');"
     );
     run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", db_url, "-c", &sql]))?;
-    // The seed's aftermath (autovacuum and analyze of 400 000 fresh rows,
+    // The seed's aftermath (autovacuum and analyze of PRODUCTS fresh rows,
     // their hint bits) done now, not on the server's CPU during the first
     // targets' runs: pg.ms counts the whole server. (VACUUM cannot run in
     // the seed's transaction.)

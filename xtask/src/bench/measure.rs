@@ -65,7 +65,20 @@ impl Runner<'_> {
         let server = self.servers.get(run.target)?;
         backends::release_idle_connections(self.db_url)?;
         let scripts = scripts::write(run.request, self.out)?;
-        self.measure(server, connections, run.request.path(), scripts)
+        let result = self.measure(server, connections, run.request.path(), scripts)?;
+        if let (Some(ids), results::Load::Wrk(found)) = (run.request.own_ids(), &result.load) {
+            // Past its stretch a run reads another's ids (warm) or none.
+            if found.requests > ids {
+                anyhow::bail!(
+                    "{} on {}: {} requests walked past its {ids} ids of its own \
+                     (raise PRODUCTS in xtask/src/bench.rs, or run fewer --seconds)",
+                    server.target.name(),
+                    scenario.name,
+                    found.requests
+                );
+            }
+        }
+        Ok(result)
     }
 
     /// wrk on `path` after a warm-up, or on what `scripts` (warm-up,

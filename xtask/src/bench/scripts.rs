@@ -108,6 +108,6 @@ mod tests {
         assert!(order.starts_with("local next_id = 7\n"));
         assert!(order.contains("\"Bearer tok\""));
         assert!(order.contains("wrk.format(\"POST\", \"/composed/order\""));
-        assert!(order.contains("(id % 400000 + 1)"));
+        assert!(order.contains(&format!("(id % {PRODUCTS} + 1)")));
     }
 }
