@@ -97,9 +97,10 @@ fn list_audit(query: &str) -> HttpResult {
     Ok(Reply::json(200, &AuditList::from((page, paging(query)?))))
 }
 
-/// The operator's writes may call Midtrans: limited like every write.
+/// The bucket of the operator's writes (cancel, refund, role).
 const WRITE_POLICY: &str = "admin-write";
 
+/// The operator's writes may call Midtrans: limited like every write.
 fn limit_write(ctx: &mut Context, user_id: i64) -> Result<(), edge::HttpError> {
     rate_limit::take(
         ctx,
